@@ -1,0 +1,117 @@
+import { loadConfig } from '../config/load.js';
+import { resolveRunOptions } from '../config/argv.js';
+import { paramFileIsWorldReadable } from '../config/paramFile.js';
+import type { Config, RunOptions } from '../config/types.js';
+import { openDb } from '../db/connect.js';
+import { connectFailure } from '../db/errors.js';
+import type { Db } from '../db/types.js';
+import { coerceError, CronError, EXIT_ERROR, EXIT_FATAL } from '../errors.js';
+import { createLogger } from '../output/logger.js';
+import type { TextSink } from '../output/stdout.js';
+import { createClock } from '../time/clock.js';
+import { flagGates } from './startup.js';
+import { runCron } from './runCron.js';
+
+/** The options of ours that a cron.php line may carry besides cron.php's own (none collides with them). */
+export const CRON_PARAMS = ['auth_user', 'auth_pwd', 'param_file', 'verbose', 'debug', 'status_only'] as const;
+export const OWN_PARAMS = ['config', 'itop_root', 'log_file', 'log_level', 'mysql_bindir', 'task_grace_seconds'] as const;
+const KNOWN = new Set<string>([...CRON_PARAMS, ...OWN_PARAMS]);
+
+/** Where the command writes: stdout for cron.php's text, stderr for one-line diagnostics. */
+export interface CommandIo {
+  readonly out: TextSink;
+  readonly err: TextSink;
+  readonly env: NodeJS.ProcessEnv;
+  readonly cwd: string;
+  readonly signal: AbortSignal;
+}
+
+/** Unknown or malformed `--x` arguments: a clear error instead of cron.php's silent ignore. */
+export function checkArguments(argv: readonly string[]): void {
+  for (const arg of argv) {
+    const m = /^--([A-Za-z0-9_]+)(=|$)/.exec(arg);
+    if (m === null) throw new CronError('EARG', `Unexpected argument '${arg}' (arguments are --name=value)`, EXIT_FATAL);
+    if (!KNOWN.has(m[1] ?? '')) throw new CronError('EARG', `Unknown argument '--${m[1]}' (see itop-cron --help)`, EXIT_FATAL);
+  }
+}
+
+/** Missing tables (not an iTop database, or a module not installed) as one readable line. */
+function explainDbError(e: unknown, config: Config): Error {
+  const err = e as { code?: string; sqlMessage?: string };
+  if (err?.code === 'ER_NO_SUCH_TABLE') {
+    return new CronError(
+      'ENOTABLE',
+      `${err.sqlMessage ?? 'A table is missing'}: is '${config.db.name}' (prefix '${config.db.prefix}') an iTop database? 'itop-cron init' creates the tables`,
+      EXIT_ERROR,
+      { cause: e },
+    );
+  }
+  return coerceError(e);
+}
+
+/**
+ * The default command: cron.php's behaviour from its arguments to its exit code. Returns the exit code;
+ * never throws for expected failures (they are printed as cron.php prints them).
+ */
+export async function cronCommand(argv: readonly string[], io: CommandIo): Promise<number> {
+  let options: RunOptions;
+  let config: Config;
+  try {
+    checkArguments(argv);
+    options = resolveRunOptions(argv, io.cwd);
+    // The flag files are checked before the configuration is read, as cron.php's bootstrap does.
+    const early = flagGates(options.raw['itop_root'] ?? io.env['ITOP_ROOT'], io.out);
+    if (early !== undefined) return early;
+    config = loadConfig({ raw: { ...options.raw }, env: io.env, cwd: io.cwd });
+  } catch (e) {
+    const err = coerceError(e);
+    if (e instanceof CronError && e.code === 'ENOTINSTALLED') io.out.line(err.message);
+    // cron.php: any other exception of the initialisation phase is `Error: <message>`, exit 254.
+    else io.out.line(`Error: ${err.message}`);
+    return e instanceof CronError ? e.exitCode : EXIT_FATAL;
+  }
+  const gate = flagGates(config.appRoot, io.out);
+  if (gate !== undefined) return gate;
+
+  const secrets = [options.authPwd ?? '', config.db.password].filter((s) => s !== '');
+  const log = createLogger(config.log, secrets);
+  warnAboutExposure(options, log);
+  let db: Db | undefined;
+  try {
+    db = openDb(config.db);
+    try {
+      await db.query('SELECT 1');
+    } catch (e) {
+      throw connectFailure(e);
+    }
+    return await runCron({ options, config, db, clock: createClock(config.timezone), log, out: io.out, signal: io.signal });
+  } catch (e) {
+    const err = explainDbError(e, config);
+    const code = err instanceof CronError ? err.exitCode : EXIT_ERROR;
+    if (err instanceof CronError && err.code === 'EDBCONNECT') {
+      // cron.php's own words on stdout when the database cannot be reached; the reason goes to stderr.
+      io.out.line('<p>iTop: An error occurred, check server error log for more information.</p>');
+      io.err.line(`itop-cron: ${err.message}`);
+    } else {
+      io.out.line(err.message);
+    }
+    log.error({ err: err.message, code: (err as CronError).code }, 'cron stopped');
+    return code;
+  } finally {
+    await db?.close().catch(() => undefined);
+    log.flush();
+  }
+}
+
+/** Warnings for passwords that others can read: on the process list, or in a world-readable file. */
+function warnAboutExposure(options: RunOptions, log: ReturnType<typeof createLogger>): void {
+  if (options.passwordOnCommandLine) {
+    log.warn('--auth_pwd on the command line is visible in the process list: prefer a parameter file (mode 0600) or ITOP_CRON_AUTH_PWD');
+  }
+  for (const file of options.paramFiles) {
+    if (paramFileIsWorldReadable(file)) log.warn({ file }, 'the parameter file is readable by other users: chmod 600 it');
+  }
+  if (typeof process.getuid === 'function' && process.getuid() === 0) {
+    log.warn('running as root: run itop-cron as the web server user (www-data, apache...) so that files it creates stay usable by iTop');
+  }
+}

@@ -1,0 +1,38 @@
+import { initStandalone, ensureDatabase } from '../admin/init.js';
+import { resolveRunOptions } from '../config/argv.js';
+import { loadConfig } from '../config/load.js';
+import { openDb } from '../db/connect.js';
+import { coerceError, CronError, EXIT_FATAL, EXIT_OK } from '../errors.js';
+import { checkArguments, type CommandIo } from './cronCommand.js';
+
+/**
+ * `itop-cron init`: creates the iTop tables itop-cron needs (with the prefix) and an administrator whose
+ * login and password are the usual auth_user/auth_pwd (parameter file preferred), in the configured
+ * database, so that the product can be tried without an iTop installation.
+ */
+export async function initCommand(argv: readonly string[], io: CommandIo): Promise<number> {
+  try {
+    checkArguments(argv);
+    const options = resolveRunOptions(argv, io.cwd);
+    const config = loadConfig({ raw: { ...options.raw }, env: io.env, cwd: io.cwd });
+    if (options.authUser === undefined || options.authUser === '' || options.authPwd === undefined || options.authPwd === '') {
+      throw new CronError('EARG', 'init needs auth_user and auth_pwd (in the parameter file, or --auth_user/--auth_pwd)', EXIT_FATAL);
+    }
+    await ensureDatabase(config);
+    const db = openDb(config.db);
+    try {
+      const report = await initStandalone(config, db, { login: options.authUser, password: options.authPwd });
+      io.out.line(
+        `Initialised database '${report.database}' (prefix '${config.db.prefix}'): ${report.statements} statements applied; ` +
+          (report.adminCreated ? `administrator '${options.authUser}' created.` : `user '${options.authUser}' already exists, kept.`),
+      );
+      return EXIT_OK;
+    } finally {
+      await db.close();
+    }
+  } catch (e) {
+    const err = coerceError(e);
+    io.out.line(`Error: ${err.message}`);
+    return err instanceof CronError ? err.exitCode : EXIT_FATAL;
+  }
+}

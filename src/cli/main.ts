@@ -1,0 +1,119 @@
+import { Command } from 'commander';
+import { EXIT_FATAL } from '../errors.js';
+import { streamSink } from '../output/stdout.js';
+import { cronCommand, type CommandIo } from './cronCommand.js';
+import { initCommand } from './initCommand.js';
+import { packageVersion } from './version.js';
+
+/** A subcommand: its name, one line of help, and what runs it (argv after the name). */
+export interface Subcommand {
+  readonly name: string;
+  readonly summary: string;
+  readonly run: (argv: readonly string[], io: CommandIo) => Promise<number>;
+}
+
+const SUBCOMMANDS: Subcommand[] = [
+  { name: 'init', summary: 'create the iTop tables itop-cron needs and an administrator (standalone trial database)', run: initCommand },
+];
+
+/** Registers extra subcommands (web mode, status, task control...) from their own modules. */
+export function addSubcommand(cmd: Subcommand): void {
+  SUBCOMMANDS.push(cmd);
+}
+
+const CRON_HELP = `
+Runs iTop's background tasks, as php webservices/cron.php does (same arguments, output, exit codes, lock).
+
+Arguments (cron.php's, in --name=value form; the last occurrence wins; the command line wins over files):
+  --auth_user=<login>     iTop administrator login (mandatory)
+  --auth_pwd=<password>   its password (mandatory; prefer a parameter file: the command line is visible to others)
+  --param_file=<files>    comma-separated parameter files (key=value lines, # comments); default ./cron.params
+  --verbose=1             print cron.php's verbose trace
+  --debug=1               add stack traces to errors
+  --status_only=1         print the task table and exit
+
+Options of itop-cron (same form, never used by cron.php):
+  --config=<file>         iTop's config-itop.php (or env ITOP_CONFIG)
+  --itop_root=<dir>       the iTop root directory (or env ITOP_ROOT)
+  --log_file=<file>       structured log file (default: stderr; env ITOP_CRON_LOG)
+  --log_level=<level>     fatal, error, warn, info (default), debug, trace, silent
+  --task_grace_seconds=N  time a task gets past its limit before it is aborted (default 30)
+
+Exit codes: 0 normal end, status shown, already running, maintenance ongoing; 255 wrong credentials, not an
+administrator, read-only or maintenance flag during the run, database unreachable; 254 missing or bad
+arguments, bad parameter file or configuration, database gone away during a task.
+
+Examples:
+  itop-cron --param_file=/etc/itop/cron.params
+  itop-cron --param_file=/etc/itop/cron.params --status_only=1
+  itop-cron --param_file=/etc/itop/cron.params --verbose=1
+`;
+
+function helpProgram(): Command {
+  const program = new Command('itop-cron')
+    .usage('[--auth_user=<login> --auth_pwd=<password>] [--param_file=<file>] [--verbose=1] [--debug=1] [--status_only=1]')
+    .description("A drop-in replacement for iTop's cron.php background task runner")
+    .version(packageVersion(), '-V, --version')
+    .addHelpText('after', CRON_HELP);
+  for (const c of SUBCOMMANDS) program.command(c.name).description(c.summary);
+  return program;
+}
+
+/**
+ * The CLI: cron.php's argument semantics for the default command (commander's parser would accept forms
+ * cron.php does not), commander for --help, --version and the subcommands' help.
+ */
+export async function main(argv: readonly string[], io: CommandIo): Promise<number> {
+  const [first, ...rest] = argv;
+  if (first === '--help' || first === '-h' || first === 'help') {
+    const target = SUBCOMMANDS.find((c) => c.name === rest[0]);
+    if (target !== undefined) return target.run(['--help'], io);
+    io.out.raw(helpProgram().helpInformation() + CRON_HELP);
+    return 0;
+  }
+  if (first === '--version' || first === '-V') {
+    io.out.line(packageVersion());
+    return 0;
+  }
+  const sub = SUBCOMMANDS.find((c) => c.name === first);
+  if (sub !== undefined) return sub.run(rest, io);
+  if (first !== undefined && !first.startsWith('-')) {
+    io.out.line(`Error: Unknown command '${first}' (see itop-cron --help)`);
+    return EXIT_FATAL;
+  }
+  return cronCommand(argv, io);
+}
+
+/** Signals: the first asks the run to stop cleanly, the second forces the exit (STYLE.md). */
+export function installSignalHandlers(controller: AbortController): void {
+  let count = 0;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    count += 1;
+    if (count === 1) controller.abort(new Error(`received ${signal}`));
+    else process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
+  for (const s of ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGBREAK'] as const) {
+    try {
+      process.on(s, onSignal);
+    } catch {
+      // SIGBREAK exists only on Windows (console close / Ctrl+Break)
+    }
+  }
+}
+
+/** Entry point used by bin/itop-cron.js. */
+export async function runCli(): Promise<void> {
+  const controller = new AbortController();
+  installSignalHandlers(controller);
+  const io: CommandIo = {
+    out: streamSink(process.stdout),
+    err: streamSink(process.stderr),
+    env: process.env,
+    cwd: process.cwd(),
+    signal: controller.signal,
+  };
+  const code = await main(process.argv.slice(2), io);
+  process.exitCode = code;
+  // Everything is closed by now; a task abandoned past its hard deadline must not keep the process alive.
+  setTimeout(() => process.exit(code), 2000).unref();
+}

@@ -1,0 +1,130 @@
+import type { Logger } from 'pino';
+import { authenticate, DEFAULT_FAILURE_DELAY_MS } from '../auth/authenticate.js';
+import type { Config, RunOptions } from '../config/types.js';
+import { tasksForStatus } from '../db/backgroundTasks.js';
+import { isLockFree, lockName, NamedLock } from '../db/lock.js';
+import type { Db } from '../db/types.js';
+import { coerceError, CronError, EXIT_ERROR, EXIT_FATAL, EXIT_OK } from '../errors.js';
+import type { TextSink } from '../output/stdout.js';
+import { missingArgumentLines, stampLine, statusTable } from '../output/text.js';
+import { cronExec, type CronExit } from '../scheduler/cronExec.js';
+import type { RunEnv } from '../scheduler/runEnv.js';
+import { loadTasks } from '../tasks/registry.js';
+import type { BackgroundTask } from '../tasks/types.js';
+import type { Clock } from '../time/clock.js';
+
+/** What one cron execution needs once arguments and configuration are read. */
+export interface CronInvocation {
+  readonly options: RunOptions;
+  readonly config: Config;
+  readonly db: Db;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly out: TextSink;
+  readonly signal: AbortSignal;
+  /** Tasks to run; loaded from the configuration when omitted. */
+  readonly tasks?: readonly BackgroundTask[];
+  /** Failed logins wait this long (ms). */
+  readonly loginFailureDelayMs?: number;
+}
+
+/** The usage block when auth_user or auth_pwd is missing (spec §1.3), exit 254. */
+function requireCredentials(options: RunOptions, out: TextSink): { user: string; pwd: string } | undefined {
+  for (const [name, value] of [
+    ['auth_user', options.authUser],
+    ['auth_pwd', options.authPwd],
+  ] as const) {
+    if (value === undefined) {
+      for (const l of missingArgumentLines(name)) out.line(l);
+      return undefined;
+    }
+  }
+  return { user: options.authUser ?? '', pwd: options.authPwd ?? '' };
+}
+
+/** `--status_only=1`: the 6-column table by class name, no lock, no resync (spec §1.4). */
+export async function printStatus(db: Db, out: TextSink): Promise<void> {
+  for (const l of statusTable(await tasksForStatus(db, 'class_name'))) out.line(l);
+}
+
+/**
+ * The main section of cron.php from the credential check on (spec §1.1 steps 11–18, §1.5), returning the
+ * exit code. Errors of the main section print `ERROR: '<message>'` and keep exit code 0, as cron.php.
+ */
+export async function runCron(inv: CronInvocation): Promise<number> {
+  const { options, config, db, clock, log, out } = inv;
+  const creds = requireCredentials(options, out);
+  if (creds === undefined) return EXIT_FATAL;
+  const user = await authenticate(db, creds.user, creds.pwd, inv.loginFailureDelayMs ?? DEFAULT_FAILURE_DELAY_MS);
+  if (options.statusOnly) {
+    await printStatus(db, out);
+    return EXIT_OK;
+  }
+  const tasks = inv.tasks ?? (await loadTasks(config));
+  out.line(stampLine('Starting', clock.nowUnix(), clock.nowLocal()));
+  let lock: NamedLock | undefined;
+  let exit: CronExit | undefined;
+  try {
+    lock = await NamedLock.open(config.db, lockName('cron', config.db.name, config.db.prefix));
+    if (!(await adminWriteAllowed(config, db))) {
+      out.line('A maintenance is ongoing');
+    } else if (!(await lock.acquire(0))) {
+      out.line('Already running...');
+    } else {
+      log.info({ lock: lock.name, connection: lock.connectionId, user: user.login }, 'cron lock acquired');
+      const env: RunEnv = {
+        db,
+        config,
+        clock,
+        log,
+        out,
+        verbose: options.verbose,
+        debug: options.debug,
+        userId: user.id,
+        params: options.raw,
+        signal: inv.signal,
+      };
+      exit = await cronExec(env, tasks, lock);
+    }
+  } catch (e) {
+    const err = coerceError(e);
+    out.line(`ERROR: '${err.message}'`);
+    if (options.debug && err.stack !== undefined) out.line(err.stack);
+    log.error({ err: err.message }, 'cron run failed');
+  } finally {
+    await lock?.close();
+  }
+  return afterRun(exit, inv);
+}
+
+/** Maps how the loop ended to cron.php's last lines and exit code (spec §1.6, §1.7). */
+function afterRun(exit: CronExit | undefined, inv: CronInvocation): number {
+  const { out, clock, log } = inv;
+  switch (exit?.kind) {
+    case 'maintenance':
+      out.line('Maintenance detected, exiting');
+      return EXIT_ERROR;
+    case 'gone-away':
+      out.line(`ERROR : 'MySQL has gone away' thrown when processing ${exit.className}  (error_code=${exit.errno})`);
+      return EXIT_FATAL;
+    case 'lock-lost':
+      out.line("ERROR: 'The cron lock was lost (connection dropped or taken over): stopping'");
+      log.error('run stopped: lock lost');
+      break;
+    default:
+      break;
+  }
+  out.line(stampLine('Exiting', clock.nowUnix(), clock.nowLocal()));
+  return exit?.kind === 'lock-lost' ? EXIT_ERROR : EXIT_OK;
+}
+
+/**
+ * cron.php's `DBHasAccess(ACCESS_ADMIN_WRITE)`: `access_mode` must have bit 2, and no restore may be running
+ * (the `restore.production` lock, spec §1.1 step 6).
+ */
+async function adminWriteAllowed(config: Config, db: Db): Promise<boolean> {
+  if ((config.accessMode & 2) === 0) return false;
+  return isLockFree(db, lockName('restore.production', config.db.name, config.db.prefix));
+}
+
+export { CronError };

@@ -1,0 +1,92 @@
+/**
+ * Environment variables and the `.env` file: the third configuration source (DESIGN.md "Configuration
+ * sources"), below the command line and parameter files, above config-itop.php.
+ */
+import path from 'node:path';
+import dotenv from 'dotenv';
+import { ConfigError } from '../errors.js';
+
+/**
+ * Loads `<cwd>/.env` into `env` (process.env by default). Variables already set are never overridden,
+ * so the real environment wins over the file; a missing file is not an error. `quiet` keeps dotenv 17's
+ * advertising line off stdout, which belongs to cron.php's output.
+ * @returns the path of the file that was loaded, or undefined when there is none.
+ */
+export function loadDotEnv(cwd: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const file = path.join(cwd, '.env');
+  const result = dotenv.config({ path: file, quiet: true, override: false, processEnv: env as Record<string, string> });
+  if (result.error === undefined) return file;
+  const code = (result.error as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return undefined;
+  throw new ConfigError(`Cannot read '${file}': ${code ?? result.error.message}`, { cause: result.error });
+}
+
+/** The variables itop-cron reads, as strings; undefined when unset or empty (except ITOP_DB_PWD). */
+export interface EnvSettings {
+  /** ITOP_CONFIG: path of config-itop.php. */
+  readonly config: string | undefined;
+  /** ITOP_ROOT: the iTop root directory. */
+  readonly root: string | undefined;
+  readonly dbHost: string | undefined;
+  readonly dbUser: string | undefined;
+  /** ITOP_DB_PWD; an empty value is kept (an empty password is a password). */
+  readonly dbPwd: string | undefined;
+  readonly dbName: string | undefined;
+  /** ITOP_DB_SUBNAME, the table prefix. Empty means unset: a stray `ITOP_DB_SUBNAME=` must not drop a prefix. */
+  readonly dbSubname: string | undefined;
+  readonly dbTlsEnabled: string | undefined;
+  readonly dbTlsCa: string | undefined;
+  readonly dbSocket: string | undefined;
+  readonly timezone: string | undefined;
+  readonly cronMaxExecutionTime: string | undefined;
+  readonly cronSleep: string | undefined;
+  readonly cronTaskMaxExecutionTime: string | undefined;
+  /** ITOP_CRON_LOG: a file path or `stderr`. */
+  readonly log: string | undefined;
+  readonly logLevel: string | undefined;
+  /** ITOP_CRON_EXTENSIONS: comma-separated module specifiers or paths. */
+  readonly extensions: string | undefined;
+  readonly ownRegistry: string | undefined;
+  /**
+   * ITOP_CRON_AUTH_USER / ITOP_CRON_AUTH_PWD: the CLI's last resort for `auth_user` / `auth_pwd`, used
+   * only when neither a parameter file nor the command line gives them. They keep the password out of
+   * the process list for container setups where a parameter file is awkward.
+   */
+  readonly authUser: string | undefined;
+  readonly authPwd: string | undefined;
+}
+
+/** The variable behind each EnvSettings field, for reading and for naming the source in error messages. */
+export const ENV_VARS = {
+  config: 'ITOP_CONFIG',
+  root: 'ITOP_ROOT',
+  dbHost: 'ITOP_DB_HOST',
+  dbUser: 'ITOP_DB_USER',
+  dbPwd: 'ITOP_DB_PWD',
+  dbName: 'ITOP_DB_NAME',
+  dbSubname: 'ITOP_DB_SUBNAME',
+  dbTlsEnabled: 'ITOP_DB_TLS_ENABLED',
+  dbTlsCa: 'ITOP_DB_TLS_CA',
+  dbSocket: 'ITOP_DB_SOCKET',
+  timezone: 'ITOP_TIMEZONE',
+  cronMaxExecutionTime: 'ITOP_CRON_MAX_EXECUTION_TIME',
+  cronSleep: 'ITOP_CRON_SLEEP',
+  cronTaskMaxExecutionTime: 'ITOP_CRON_TASK_MAX_EXECUTION_TIME',
+  log: 'ITOP_CRON_LOG',
+  logLevel: 'ITOP_CRON_LOG_LEVEL',
+  extensions: 'ITOP_CRON_EXTENSIONS',
+  ownRegistry: 'ITOP_CRON_OWN_REGISTRY',
+  authUser: 'ITOP_CRON_AUTH_USER',
+  authPwd: 'ITOP_CRON_AUTH_PWD',
+} as const satisfies Record<keyof EnvSettings, string>;
+
+/** Maps the environment to EnvSettings. Pure: `env` is only read. */
+export function readEnvSettings(env: NodeJS.ProcessEnv): EnvSettings {
+  const out: Record<string, string | undefined> = {};
+  for (const [field, name] of Object.entries(ENV_VARS)) {
+    const v = env[name];
+    // An empty database password is a real one; any other empty variable is taken as unset.
+    out[field] = v === '' && name !== ENV_VARS.dbPwd ? undefined : v;
+  }
+  return out as unknown as EnvSettings;
+}

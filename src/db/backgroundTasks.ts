@@ -1,0 +1,135 @@
+import type { Db, Queryable } from './types.js';
+
+/** A row of `{p}priv_backgroundtask` (spec §4). DECIMALs and DATETIMEs come back as strings. */
+export interface BackgroundTaskRow {
+  id: number;
+  class_name: string;
+  first_run_date: string | null;
+  latest_run_date: string | null;
+  next_run_date: string | null;
+  total_exec_count: number | null;
+  latest_run_duration: string | null;
+  min_run_duration: string | null;
+  max_run_duration: string | null;
+  average_run_duration: string | null;
+  running: number | null;
+  status: 'active' | 'paused' | 'removed';
+  system_user: string | null;
+}
+
+const COLUMNS =
+  'id, class_name, first_run_date, latest_run_date, next_run_date, total_exec_count, latest_run_duration, ' +
+  'min_run_duration, max_run_duration, average_run_duration, running, status, system_user';
+
+/** iTop's "never" date: a scheduled task parked there is re-evaluated at each start (spec §3.4). */
+export const NEVER = '3000-01-01 00:00:00';
+
+/** Every row, any status (ReSyncProcesses). */
+export function allTasks(db: Db): Promise<BackgroundTaskRow[]> {
+  return db.query<BackgroundTaskRow>(`SELECT ${COLUMNS} FROM ${db.table('priv_backgroundtask')} ORDER BY id`);
+}
+
+/** The status table order: by class name (iTop's default ordering), or by next run (end of a verbose run). */
+export function tasksForStatus(db: Db, order: 'class_name' | 'next_run_date'): Promise<BackgroundTaskRow[]> {
+  const by = order === 'class_name' ? 'class_name' : 'next_run_date, id';
+  return db.query<BackgroundTaskRow>(`SELECT ${COLUMNS} FROM ${db.table('priv_backgroundtask')} ORDER BY ${by}`);
+}
+
+/**
+ * The one statement of an idle pass: due tasks (`status='active' AND next_run_date <= now`, by next run then
+ * id) and, in the same round trip, who holds the cron lock. The LEFT JOIN from a one-row table makes the
+ * lock column come back even when nothing is due.
+ */
+export async function dueTasksAndLockOwner(
+  db: Db,
+  nowLocal: string,
+  lockName: string,
+  classes: readonly string[],
+): Promise<{ due: BackgroundTaskRow[]; lockOwner: number | null }> {
+  const cols = COLUMNS.split(', ').map((c) => `t.${c}`).join(', ');
+  // Only classes this runner implements: a row of another class (ObsolescenceDateUpdater, a PHP
+  // extension's task) would otherwise be due at every pass.
+  const inList = classes.length > 0 ? classes.map(() => '?').join(', ') : 'NULL';
+  const rows = await db.query<BackgroundTaskRow & { lock_owner: number | string | null }>(
+    `SELECT IS_USED_LOCK(?) AS lock_owner, ${cols} FROM (SELECT 1 AS one) AS x ` +
+      `LEFT JOIN ${db.table('priv_backgroundtask')} AS t ON t.status = 'active' AND t.next_run_date <= ? ` +
+      `AND t.class_name IN (${inList}) ORDER BY t.next_run_date, t.id`,
+    [lockName, nowLocal, ...classes],
+  );
+  const owner = rows[0]?.lock_owner;
+  return {
+    lockOwner: owner === null || owner === undefined ? null : Number(owner),
+    due: rows.filter((r) => r.id !== null),
+  };
+}
+
+/** Active tasks planned after `nowLocal` (the verbose "Skipping task" lines). */
+export function laterTasks(db: Db, nowLocal: string): Promise<BackgroundTaskRow[]> {
+  return db.query<BackgroundTaskRow>(
+    `SELECT ${COLUMNS} FROM ${db.table('priv_backgroundtask')} WHERE next_run_date > ? AND status = 'active' ORDER BY next_run_date, id`,
+    [nowLocal],
+  );
+}
+
+/** A new registry row exactly as cron.php inserts it (spec §3.3). */
+export async function insertTask(db: Db, className: string, nextRunDate: string): Promise<number> {
+  const result = await db.execute(
+    `INSERT INTO ${db.table('priv_backgroundtask')} (class_name, first_run_date, latest_run_date, next_run_date, ` +
+      'total_exec_count, latest_run_duration, min_run_duration, max_run_duration, average_run_duration, running, status, system_user) ' +
+      "VALUES (?, NULL, NULL, ?, 0, 0.000, 99999.999, 0.000, 0.000, 0, 'active', '')",
+    [className, nextRunDate],
+  );
+  return result.insertId;
+}
+
+/** The columns a run may change; only those given are written, as iTop writes only changed columns. */
+export type TaskUpdate = Partial<
+  Pick<
+    BackgroundTaskRow,
+    | 'first_run_date'
+    | 'latest_run_date'
+    | 'next_run_date'
+    | 'total_exec_count'
+    | 'latest_run_duration'
+    | 'min_run_duration'
+    | 'max_run_duration'
+    | 'average_run_duration'
+    | 'running'
+    | 'status'
+    | 'system_user'
+  >
+>;
+
+const UPDATABLE = new Set<string>([
+  'first_run_date',
+  'latest_run_date',
+  'next_run_date',
+  'total_exec_count',
+  'latest_run_duration',
+  'min_run_duration',
+  'max_run_duration',
+  'average_run_duration',
+  'running',
+  'status',
+  'system_user',
+]);
+
+/** UPDATE of the given columns of one row, in a transaction as iTop does. No-op when nothing changed. */
+export async function updateTask(db: Db, id: number, changes: TaskUpdate, q: Queryable = db): Promise<void> {
+  const entries = Object.entries(changes).filter(([k, v]) => UPDATABLE.has(k) && v !== undefined);
+  if (entries.length === 0) return;
+  const sets = entries.map(([k]) => `\`${k}\` = ?`).join(', ');
+  await q.execute(`UPDATE ${db.table('priv_backgroundtask')} SET ${sets} WHERE id = ?`, [
+    ...entries.map(([, v]) => v as string | number | null),
+    id,
+  ]);
+}
+
+/** One row by class name (the first one, as cron.php's map keeps positions). */
+export async function taskByClass(db: Db, className: string): Promise<BackgroundTaskRow | undefined> {
+  const rows = await db.query<BackgroundTaskRow>(
+    `SELECT ${COLUMNS} FROM ${db.table('priv_backgroundtask')} WHERE class_name = ? ORDER BY id LIMIT 1`,
+    [className],
+  );
+  return rows[0];
+}

@@ -1,0 +1,100 @@
+import { createHash } from 'node:crypto';
+import mysql from 'mysql2/promise';
+import type { DbSettings } from '../config/types.js';
+import { connectionOptions } from './connect.js';
+import { translateDbError } from './errors.js';
+import type { Queryable } from './types.js';
+
+/**
+ * iTop's mutex name (spec §2.1): 'itop.' + md5(base + db_name + db_subname), where nothing is appended
+ * when the base already ends with that suffix. The same name as PHP's `new iTopMutex('cron')`, so that
+ * itop-cron, cron.php, the setup and the restore exclude each other.
+ */
+export function lockName(base: string, dbName: string, prefix: string): string {
+  const suffix = dbName + prefix;
+  const s = base.endsWith(suffix) ? base : base + suffix;
+  return `itop.${createHash('md5').update(s, 'utf8').digest('hex')}`;
+}
+
+/** The wait_timeout PHP sets on its lock connection so that an idle lock is not dropped by the server. */
+const LOCK_WAIT_TIMEOUT = 86400;
+
+/**
+ * A named lock held on its own connection (never a pooled one: a lock belongs to a session).
+ */
+export class NamedLock {
+  readonly name: string;
+  private readonly conn: mysql.Connection;
+  private held = false;
+  /** Server id of the lock connection, to check `IS_USED_LOCK(name) = <id>` from any connection. */
+  readonly connectionId: number;
+
+  private constructor(name: string, conn: mysql.Connection, connectionId: number) {
+    this.name = name;
+    this.conn = conn;
+    this.connectionId = connectionId;
+  }
+
+  /** Opens the dedicated connection and raises its wait_timeout as PHP's iTopMutex does. */
+  static async open(db: DbSettings, name: string): Promise<NamedLock> {
+    const conn = await mysql.createConnection({ ...connectionOptions(db), enableKeepAlive: true });
+    try {
+      conn.on('error', () => undefined); // a dropped lock connection is detected by isHeld(), not by a crash
+      const [vars] = await conn.query<mysql.RowDataPacket[]>("SHOW VARIABLES LIKE 'wait_timeout'");
+      if (Number(vars[0]?.['Value'] ?? 0) < LOCK_WAIT_TIMEOUT) {
+        await conn.query(`SET SESSION wait_timeout=${LOCK_WAIT_TIMEOUT}`);
+      }
+      const [ids] = await conn.query<mysql.RowDataPacket[]>('SELECT CONNECTION_ID() AS id');
+      return new NamedLock(name, conn, Number(ids[0]?.['id']));
+    } catch (e) {
+      conn.destroy();
+      throw translateDbError(e);
+    }
+  }
+
+  /** GET_LOCK(name, timeout): true when acquired, false when someone else holds it. */
+  async acquire(timeoutSeconds = 0): Promise<boolean> {
+    const [rows] = await this.run(() => this.conn.query<mysql.RowDataPacket[]>('SELECT GET_LOCK(?, ?) AS r', [this.name, timeoutSeconds]));
+    const r = rows[0]?.['r'];
+    if (r === null || r === undefined) throw new Error(`Failed to acquire the lock '${this.name}'`);
+    this.held = Number(r) === 1;
+    return this.held;
+  }
+
+  /** True when this connection still owns the lock (the server releases it if the connection drops). */
+  async isHeld(): Promise<boolean> {
+    if (!this.held) return false;
+    try {
+      const [rows] = await this.conn.query<mysql.RowDataPacket[]>('SELECT IS_USED_LOCK(?) = CONNECTION_ID() AS mine', [this.name]);
+      return Number(rows[0]?.['mine']) === 1;
+    } catch {
+      return false;
+    }
+  }
+
+  /** RELEASE_LOCK, then closes the connection (which would release it anyway). */
+  async close(): Promise<void> {
+    try {
+      if (this.held) await this.conn.query('SELECT RELEASE_LOCK(?)', [this.name]);
+    } catch {
+      // the connection is gone: the server already released the lock
+    } finally {
+      this.held = false;
+      await this.conn.end().catch(() => this.conn.destroy());
+    }
+  }
+
+  private async run<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      throw translateDbError(e);
+    }
+  }
+}
+
+/** IS_FREE_LOCK from any connection: true when nobody holds `name` (used for the restore lock). */
+export async function isLockFree(q: Queryable, name: string): Promise<boolean> {
+  const rows = await q.query<{ free: number | string | null }>('SELECT IS_FREE_LOCK(?) AS free', [name]);
+  return Number(rows[0]?.free) === 1;
+}

@@ -1,0 +1,83 @@
+/**
+ * The project's own DDL of the iTop tables it touches (`sql/*.sql`), so that itop-cron builds and tests
+ * without an iTop installation. Table names carry a `{prefix}` placeholder for iTop's `db_subname`.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** What a prefix may hold: it goes into SQL identifiers unescaped, inside backquotes. */
+const PREFIX_PATTERN = /^[A-Za-z0-9_]*$/;
+
+/**
+ * Finds the package's `sql/` folder by walking up from this module: it sits at `src/db/` under tsx and at
+ * `dist/db/` once built, and a bundler or another layout may move it, so no fixed depth is assumed.
+ */
+function sqlDir(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const candidate = join(dir, 'sql');
+    if (existsSync(join(dir, 'package.json')) && existsSync(candidate)) return candidate;
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error(`itop-cron's sql/ folder was not found above ${fileURLToPath(import.meta.url)}`);
+    dir = parent;
+  }
+}
+
+/** The schema files, absolute paths, in the order they must be applied (their numbered names). */
+export function listSchemaFiles(): string[] {
+  const dir = sqlDir();
+  return readdirSync(dir)
+    .filter((name) => name.endsWith('.sql'))
+    .sort()
+    .map((name) => join(dir, name));
+}
+
+/** Throws unless `prefix` is a safe table-name prefix (letters, digits, underscore; may be empty). */
+export function assertValidPrefix(prefix: string): void {
+  if (!PREFIX_PATTERN.test(prefix)) {
+    throw new Error(`invalid table prefix ${JSON.stringify(prefix)}: only letters, digits and _ are allowed`);
+  }
+}
+
+/**
+ * Splits one file into statements. The files are written so that a statement ends with `;` at the end of
+ * a line and never holds one inside, which keeps this free of a SQL tokenizer; whole-line `--` comments
+ * are dropped so that a trailing comment does not become an empty statement.
+ */
+function splitStatements(text: string): string[] {
+  const statements: string[] = [];
+  let current: string[] = [];
+  for (const line of text.split(/\r?\n/)) {
+    if (/^\s*--/.test(line)) continue;
+    current.push(line);
+    if (/;\s*$/.test(line)) {
+      statements.push(current.join('\n').trim().replace(/;$/, ''));
+      current = [];
+    }
+  }
+  const rest = current.join('\n').trim();
+  if (rest !== '') statements.push(rest);
+  return statements.filter((s) => s !== '');
+}
+
+/**
+ * Every statement of the schema, files in order, with `{prefix}` replaced by `prefix`.
+ * Throws on a prefix that is not `^[A-Za-z0-9_]*$`.
+ */
+export function schemaStatements(prefix: string): string[] {
+  assertValidPrefix(prefix);
+  return listSchemaFiles().flatMap((file) =>
+    splitStatements(readFileSync(file, 'utf8')).map((s) => s.replaceAll('{prefix}', prefix)),
+  );
+}
+
+/**
+ * Creates the missing tables (and the standard profiles) in the current database, one statement at a
+ * time (no multipleStatements needed). Idempotent: CREATE TABLE IF NOT EXISTS and INSERT IGNORE.
+ */
+export async function applySchema(q: { execute(sql: string): Promise<unknown> }, prefix: string): Promise<void> {
+  for (const statement of schemaStatements(prefix)) {
+    await q.execute(statement);
+  }
+}

@@ -1,0 +1,60 @@
+import { pino, type Logger } from 'pino';
+import type { LogSettings } from '../config/types.js';
+
+/**
+ * Keys whose values never reach a log line, wherever they sit in a logged object (DESIGN.md: secrets stay
+ * secret). pino's redaction works on paths, so list the usual depths.
+ */
+const SECRET_KEYS = ['password', 'pwd', 'auth_pwd', 'db_pwd', 'authPwd', 'pass', 'secret', 'authorization'];
+const REDACT_PATHS = SECRET_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`]);
+
+/**
+ * The structured log: JSON lines to stderr or to a file, never to stdout (stdout belongs to cron.php's
+ * text). Synchronous writes so that nothing is lost when the process exits on a signal or an error.
+ */
+export function createLogger(settings: LogSettings, extraSecrets: readonly string[] = []): Logger {
+  const destination =
+    settings.destination === 'stderr'
+      ? pino.destination({ fd: 2, sync: true })
+      : pino.destination({ dest: settings.destination, sync: true, mkdir: true, append: true });
+  const logger = pino(
+    {
+      name: 'itop-cron',
+      level: settings.level,
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      hooks: {
+        // Values (not only keys) are scrubbed too: a password could sit inside an error message.
+        logMethod(args, method) {
+          method.apply(this, scrub(args, extraSecrets) as Parameters<typeof method>);
+        },
+      },
+    },
+    destination,
+  );
+  return logger;
+}
+
+/** Replaces every occurrence of each secret in string arguments and error messages by `[redacted]`. */
+export function scrub<T>(value: T, secrets: readonly string[]): T {
+  const live = secrets.filter((s) => s.length >= 3);
+  if (live.length === 0) return value;
+  const clean = (s: string): string => live.reduce((acc, secret) => acc.split(secret).join('[redacted]'), s);
+  const walk = (v: unknown, depth: number): unknown => {
+    if (typeof v === 'string') return clean(v);
+    if (depth > 4 || v === null || typeof v !== 'object') return v;
+    if (v instanceof Error) {
+      const e = new Error(clean(v.message));
+      e.name = v.name;
+      e.stack = v.stack === undefined ? undefined : clean(v.stack);
+      return e;
+    }
+    if (Array.isArray(v)) return v.map((x) => walk(x, depth + 1));
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x, depth + 1)]));
+  };
+  return walk(value, 0) as T;
+}
+
+/** A logger that discards everything (library callers that do not care). */
+export function silentLogger(): Logger {
+  return pino({ level: 'silent' });
+}

@@ -1,0 +1,28 @@
+/**
+ * Where cron.php's text goes. In the CLI it is process.stdout, line by line as it happens; in web mode it is
+ * the HTTP response. Tests may collect it.
+ */
+export interface TextSink {
+  /** Writes one line (a newline is appended), like cron.php's `$oP->p()`. */
+  line(text: string): void;
+  /** Writes raw text without a newline (the bootstrap maintenance message). */
+  raw(text: string): void;
+}
+
+/** A sink writing to a stream synchronously enough for crontab redirection. */
+export function streamSink(stream: NodeJS.WritableStream): TextSink {
+  return {
+    line: (text) => void stream.write(`${text}\n`),
+    raw: (text) => void stream.write(text),
+  };
+}
+
+/** A sink that remembers every line (tests, web mode buffering). */
+export function memorySink(): TextSink & { text(): string } {
+  const chunks: string[] = [];
+  return {
+    line: (text) => void chunks.push(`${text}\n`),
+    raw: (text) => void chunks.push(text),
+    text: () => chunks.join(''),
+  };
+}

@@ -1,0 +1,90 @@
+/**
+ * cron.php's text output, byte for byte (spec §1.6, §3.6). Pure functions returning lines without
+ * the trailing newline; the caller writes them to stdout.
+ */
+
+/** A row of `priv_backgroundtask` as the tables show it. */
+export interface TaskRowView {
+  class_name: string;
+  status: string;
+  latest_run_date: string | null;
+  next_run_date: string | null;
+  total_exec_count?: number | string | null;
+  average_run_duration?: string | null;
+}
+
+/** PHP `%-N.Ns`: left-justified, padded and truncated to N. */
+function fixed(s: string, n: number): string {
+  return s.length > n ? s.slice(0, n) : s.padEnd(n, ' ');
+}
+
+/** PHP `%-Ns` with a custom pad character: padded, never truncated. */
+function padded(s: string, n: number, pad = ' '): string {
+  return s.padEnd(n, pad);
+}
+
+const BORDER4 = '+---------------------------+---------+---------------------+---------------------+';
+const HEADER4 = '| Task Class                | Status  | Last Run            | Next Run            |';
+const BORDER6 = `${BORDER4}--------+-----------+`;
+const HEADER6 = `${HEADER4} Nb Run | Avg. Dur. |`;
+
+function rowStart(r: TaskRowView): string {
+  return `| ${fixed(r.class_name, 25)} | ${padded(r.status, 7)} | ${padded(r.latest_run_date ?? '', 19)} | ${padded(r.next_run_date ?? '', 19)} |`;
+}
+
+/** The 4-column table of due tasks printed in verbose mode. */
+export function dueTasksTable(rows: readonly TaskRowView[]): string[] {
+  return [BORDER4, HEADER4, BORDER4, ...rows.map(rowStart), BORDER4];
+}
+
+/** DisplayStatus: the 6-column table of `--status_only` and of the end of a verbose run. */
+export function statusTable(rows: readonly TaskRowView[]): string[] {
+  const line = (r: TaskRowView): string => {
+    const count = Math.trunc(Number(r.total_exec_count ?? 0)) || 0;
+    return `${rowStart(r)} ${String(count).padStart(6, ' ')} | ${(r.average_run_duration ?? '0.000').padStart(7, ' ')} s |`;
+  };
+  return [BORDER6, HEADER6, BORDER6, ...rows.map(line), BORDER6];
+}
+
+/** `>> === <date> Starting: <Class> ====...` */
+export function taskStartLine(date: string, className: string): string {
+  return `>> === ${date} Starting:${padded(` ${className} `, 49, '=')}`;
+}
+
+/** `<< === <date> End of:   <Class> ====... Next: <next>` */
+export function taskEndLine(date: string, className: string, next: string | null): string {
+  return `<< === ${date} End of:  ${padded(` ${className} `, 42, '=')} Next: ${next ?? ''}`;
+}
+
+/** `-- Skipping task: <Class> ----... until: <next>` */
+export function skippingLine(className: string, next: string | null): string {
+  return `-- Skipping task: ${padded(`${className} `, 40, '-')} until: ${next ?? ''}`;
+}
+
+/** `Starting: <unix> (<Y-m-d H:i:s>)` / `Exiting: ...` */
+export function stampLine(word: 'Starting' | 'Exiting', unix: number, local: string): string {
+  return `${word}: ${unix} (${local})`;
+}
+
+/** The usage block cron.php prints after a missing argument (spec §1.3), as lines. */
+export function missingArgumentLines(name: string): string[] {
+  return [
+    `ERROR: Missing argument '${name}'`,
+    '',
+    'USAGE:',
+    '',
+    'php cron.php --auth_user=<login> --auth_pwd=<password> [--param_file=<file>] [--verbose=1] [--debug=1] [--status_only=1]',
+    '',
+  ];
+}
+
+/**
+ * How cron.php prints a task's return value after `<Class>: `: PHP's empty() hides '', '0', false and null;
+ * true prints as '1'.
+ */
+export function messageText(message: string | boolean | null | undefined): string | undefined {
+  if (message === true) return '1';
+  if (message === false || message === null || message === undefined) return undefined;
+  const s = String(message);
+  return s === '' || s === '0' ? undefined : s;
+}

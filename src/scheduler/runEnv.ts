@@ -1,0 +1,22 @@
+import type { Logger } from 'pino';
+import type { Config } from '../config/types.js';
+import type { Db } from '../db/types.js';
+import type { TextSink } from '../output/stdout.js';
+import type { Clock } from '../time/clock.js';
+
+/** Everything one cron execution works with, built once by the CLI (or web mode) and passed down. */
+export interface RunEnv {
+  readonly db: Db;
+  readonly config: Config;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly out: TextSink;
+  readonly verbose: boolean;
+  readonly debug: boolean;
+  /** The authenticated iTop user (priv_change.user_id). */
+  readonly userId: number;
+  /** Extra parameters from the command line and parameter files. */
+  readonly params: Readonly<Record<string, string>>;
+  /** Aborted on SIGTERM/SIGINT (or a web client gone): stop taking tasks. */
+  readonly signal: AbortSignal;
+}

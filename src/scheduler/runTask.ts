@@ -1,0 +1,117 @@
+import { userInfo } from 'node:os';
+import { NEVER, updateTask, type BackgroundTaskRow, type TaskUpdate } from '../db/backgroundTasks.js';
+import { coerceError, DbGoneAwayError, ProcessFatalError, ProcessInvalidConfigError } from '../errors.js';
+import type { BackgroundTask } from '../tasks/types.js';
+import { runWithDeadline, TaskTimeoutError } from './deadline.js';
+import type { RunEnv } from './runEnv.js';
+import { isScheduled, nextRunAfter, periodOf } from './taskSchedule.js';
+
+/** The outcome of one task run, for the loop's output and the history. */
+export interface TaskRunResult {
+  readonly message: string | boolean | null | undefined;
+  readonly nextRunDate: string | null;
+  readonly durationSeconds: number;
+  readonly outcome: 'success' | 'failure' | 'fatal' | 'timeout';
+  /** Set when the task threw iTop's ProcessFatalException equivalent. */
+  readonly fatal?: ProcessFatalError;
+  readonly error?: Error;
+}
+
+/** The OS user running the cron, as cron.php stores it in `system_user` (posix effective user). */
+export function systemUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return process.env['USERNAME'] ?? process.env['USER'] ?? '';
+  }
+}
+
+/** `%.3f` as PHP's sprintf formats it. */
+const f3 = (n: number): string => n.toFixed(3);
+
+/** The cooperative limit of one task (spec §3.2 step 3.2): a periodic task gets period × cron_task_max_execution_time. */
+export function taskTimeLimitMs(task: BackgroundTask, env: RunEnv, cronTimeLimitMs: number): number {
+  const factor = env.config.cron.taskMaxExecutionTime;
+  if (isScheduled(task) || factor <= 0) return cronTimeLimitMs;
+  const taskLimit = env.clock.nowMs() + periodOf(task, env.config) * factor * 1000;
+  return taskLimit < cronTimeLimitMs ? taskLimit : cronTimeLimitMs;
+}
+
+/** The statistics cron.php keeps (spec §3.2 step 7), as `%.3f` strings. */
+function statistics(row: BackgroundTaskRow, duration: number): TaskUpdate {
+  const n = Number(row.total_exec_count ?? 0);
+  const avg = Number(row.average_run_duration ?? 0);
+  const min = Number(row.min_run_duration ?? 0);
+  const max = Number(row.max_run_duration ?? 0);
+  const stats: TaskUpdate = {
+    average_run_duration: f3((avg * n + duration) / (n + 1)),
+    total_exec_count: n + 1,
+    latest_run_duration: f3(duration),
+  };
+  if (duration < min) stats.min_run_duration = f3(duration);
+  if (duration > max) stats.max_run_duration = f3(duration);
+  return stats;
+}
+
+/**
+ * cron.php's RunTask (spec §3.2): marks the row running, runs the task within its limit, then writes the
+ * statistics and the drift-free next run. `running` stays 1 after a failure, as in cron.php. Beyond
+ * cron.php: a task that overruns its hard deadline is aborted and the loop goes on (issue: hung tasks).
+ */
+export async function runTask(env: RunEnv, task: BackgroundTask, row: BackgroundTaskRow, cronTimeLimitMs: number): Promise<TaskRunResult> {
+  const { db, clock, config, log } = env;
+  const startMs = clock.nowMs();
+  const plannedLocal = row.next_run_date;
+  await updateTask(db, row.id, { latest_run_date: clock.format(startMs), system_user: systemUser(), running: 1 });
+
+  const limitMs = taskTimeLimitMs(task, env, cronTimeLimitMs);
+  let message: TaskRunResult['message'];
+  let outcome: TaskRunResult['outcome'] = 'success';
+  let fatal: ProcessFatalError | undefined;
+  let error: Error | undefined;
+  const changes: TaskUpdate = {};
+  try {
+    message = await runWithDeadline(env, task, limitMs);
+    changes.running = 0;
+  } catch (e) {
+    if (e instanceof DbGoneAwayError) throw e;
+    error = coerceError(e);
+    if (e instanceof ProcessFatalError) {
+      fatal = e;
+      outcome = 'fatal';
+    } else {
+      outcome = e instanceof TaskTimeoutError ? 'timeout' : 'failure';
+      message = `Processing failed with message: ${error.message}`;
+      if (env.debug && error.stack !== undefined) message += `. ${error.stack}`;
+    }
+  }
+  const endMs = clock.nowMs();
+  const duration = (endMs - startMs) / 1000;
+  if (Number(row.total_exec_count ?? 0) === 0) changes.first_run_date = clock.format(startMs);
+  Object.assign(changes, statistics(row, duration));
+  changes.latest_run_date = clock.format(endMs);
+  try {
+    changes.next_run_date = nextRunAfter(task, config, plannedLocal, endMs);
+  } catch (e) {
+    if (!(e instanceof ProcessInvalidConfigError)) throw e;
+    // cron.php would leave the old date and re-run the task at every start (spec §11.6): park it instead;
+    // the next start re-evaluates parked scheduled tasks.
+    log.error({ task: task.className, err: e.message }, 'invalid schedule setting: task parked until the next start');
+    changes.next_run_date = NEVER;
+  }
+  await updateTask(db, row.id, changes);
+  const result = { message, nextRunDate: changes.next_run_date ?? null, durationSeconds: duration, outcome };
+  log.info(
+    {
+      task: task.className,
+      planned: plannedLocal,
+      start: clock.format(startMs),
+      duration: Number(f3(duration)),
+      outcome,
+      message: typeof message === 'string' ? message.trim() : message,
+      next: result.nextRunDate,
+    },
+    'task run',
+  );
+  return { ...result, ...(fatal !== undefined ? { fatal } : {}), ...(error !== undefined ? { error } : {}) };
+}

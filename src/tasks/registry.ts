@@ -1,0 +1,59 @@
+import { isAbsolute, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Config } from '../config/types.js';
+import { ConfigError } from '../errors.js';
+import { inlineImageGC } from './InlineImageGC.js';
+import type { BackgroundTask, ExtensionExport } from './types.js';
+
+/**
+ * The built-in tasks, in the order iTop 3.2 discovers its process classes (spec §3.3), so that a first
+ * run creates the rows in the same order as cron.php. ObsolescenceDateUpdater is absent on purpose: it
+ * needs iTop's compiled data model; its row is left alone.
+ */
+export function builtInTasks(): BackgroundTask[] {
+  return [inlineImageGC];
+}
+
+function isTask(v: unknown): v is BackgroundTask {
+  const t = v as Partial<BackgroundTask> | null;
+  return (
+    t !== null &&
+    typeof t === 'object' &&
+    typeof t.className === 'string' &&
+    t.className !== '' &&
+    !t.className.startsWith('\\') &&
+    typeof t.process === 'function' &&
+    (typeof t.periodicity === 'function') !== (typeof t.nextOccurrence === 'function')
+  );
+}
+
+/** Loads one extension module: its default export (or `tasks`) is a task, a list, or a function returning them. */
+async function loadExtension(path: string, config: Config): Promise<BackgroundTask[]> {
+  const url = isAbsolute(path) ? pathToFileURL(path).href : pathToFileURL(resolve(path)).href;
+  let mod: { default?: unknown; tasks?: unknown };
+  try {
+    mod = (await import(url)) as { default?: unknown; tasks?: unknown };
+  } catch (e) {
+    throw new ConfigError(`Cannot load the extension module '${path}': ${(e as Error).message}`, { cause: e });
+  }
+  let exported = (mod.default ?? mod.tasks) as ExtensionExport | undefined;
+  if (typeof exported === 'function') exported = await exported(config);
+  const list: unknown[] = Array.isArray(exported) ? [...(exported as unknown[])] : [exported];
+  const bad = list.find((t) => !isTask(t));
+  if (list.length === 0 || bad !== undefined) {
+    throw new ConfigError(
+      `The extension module '${path}' must export tasks with a className (no leading backslash), process() and either periodicity() or nextOccurrence()`,
+    );
+  }
+  return list as BackgroundTask[];
+}
+
+/** Built-in tasks then extension tasks; an extension may replace a built-in task of the same class. */
+export async function loadTasks(config: Config): Promise<BackgroundTask[]> {
+  const byClass = new Map<string, BackgroundTask>();
+  for (const t of builtInTasks()) byClass.set(t.className, t);
+  for (const path of config.extensions) {
+    for (const t of await loadExtension(path, config)) byClass.set(t.className, t);
+  }
+  return [...byClass.values()];
+}
