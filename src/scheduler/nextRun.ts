@@ -62,7 +62,10 @@ function catchUp(p: Point, stepMs: number, nowFloor: number, tz: string): Point 
   const transition = nextTransition(p.t, target, tz);
   if (transition === undefined) return { t: target, wall: p.wall + steps * stepMs };
   const linear = Math.ceil((transition - p.t) / stepMs) - 1;
-  return phpAddSeconds({ t: p.t + linear * stepMs, wall: p.wall + linear * stepMs }, stepMs, tz);
+  const before = { t: p.t + linear * stepMs, wall: p.wall + linear * stepMs };
+  const after = phpAddSeconds(before, stepMs, tz);
+  // A step always moves forward in real zones; should odd zone data say otherwise, never loop forever.
+  return after.t > before.t ? after : { t: before.t + stepMs, wall: wallOf(before.t + stepMs, tz) };
 }
 
 /** P as PHP would use it: whole seconds, and at least 1 so that the computation always ends. */
