@@ -2,7 +2,8 @@
  * The built CLI against a real MariaDB: cron.php's messages, exit codes and rows (spec §1.3–§1.7, §3).
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import mysql from 'mysql2/promise';
@@ -258,4 +259,15 @@ test('init creates a standalone database that a run then uses', async (t) => {
   assert.equal(run.code, 0, run.stdout + run.stderr);
   assert.match(run.stdout, /^Starting: .+\nExiting: .+\n$/);
   assertNoPassword(init.stdout, init.stderr, run.stdout, run.stderr);
+});
+
+test('a .env file in the working directory gives the database and the credentials', async (t) => {
+  const { db } = await setup(t);
+  const dir = mkdtempSync(join(tmpdir(), 'itop-cron-dotenv-'));
+  const lines = Object.entries(db.env).map(([k, v]) => `${k}=${v}`);
+  writeFileSync(join(dir, '.env'), [...lines, 'ITOP_CRON_AUTH_USER=admin', `ITOP_CRON_AUTH_PWD=${PWD}`, ''].join('\n'));
+  const r = await runCli(['--status_only=1'], { cwd: dir });
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /^\+-+/);
+  assertNoPassword(r.stdout, r.stderr);
 });

@@ -1,5 +1,6 @@
 import { loadConfig } from '../config/load.js';
-import { resolveRunOptions } from '../config/argv.js';
+import { resolveRunOptions, withEnvCredentials } from '../config/argv.js';
+import { loadDotEnv } from '../config/env.js';
 import { paramFileIsWorldReadable } from '../config/paramFile.js';
 import type { Config, RunOptions } from '../config/types.js';
 import { openDb } from '../db/connect.js';
@@ -58,11 +59,13 @@ export async function cronCommand(argv: readonly string[], io: CommandIo): Promi
   let config: Config;
   try {
     checkArguments(argv);
+    loadDotEnv(io.cwd, io.env);
     options = resolveRunOptions(argv, io.cwd);
     // The flag files are checked before the configuration is read, as cron.php's bootstrap does.
     const early = flagGates(options.raw['itop_root'] ?? io.env['ITOP_ROOT'], io.out);
     if (early !== undefined) return early;
     config = loadConfig({ raw: { ...options.raw }, env: io.env, cwd: io.cwd });
+    options = withEnvCredentials(options, io.env);
   } catch (e) {
     const err = coerceError(e);
     if (e instanceof CronError && e.code === 'ENOTINSTALLED') io.out.line(err.message);

@@ -1,5 +1,6 @@
 import { initStandalone, ensureDatabase } from '../admin/init.js';
-import { resolveRunOptions } from '../config/argv.js';
+import { resolveRunOptions, withEnvCredentials } from '../config/argv.js';
+import { loadDotEnv } from '../config/env.js';
 import { loadConfig } from '../config/load.js';
 import { openDb } from '../db/connect.js';
 import { coerceError, CronError, EXIT_FATAL, EXIT_OK } from '../errors.js';
@@ -13,8 +14,10 @@ import { checkArguments, type CommandIo } from './cronCommand.js';
 export async function initCommand(argv: readonly string[], io: CommandIo): Promise<number> {
   try {
     checkArguments(argv);
-    const options = resolveRunOptions(argv, io.cwd);
-    const config = loadConfig({ raw: { ...options.raw }, env: io.env, cwd: io.cwd });
+    loadDotEnv(io.cwd, io.env);
+    const parsed = resolveRunOptions(argv, io.cwd);
+    const config = loadConfig({ raw: { ...parsed.raw }, env: io.env, cwd: io.cwd });
+    const options = withEnvCredentials(parsed, io.env);
     if (options.authUser === undefined || options.authUser === '' || options.authPwd === undefined || options.authPwd === '') {
       throw new CronError('EARG', 'init needs auth_user and auth_pwd (in the parameter file, or --auth_user/--auth_pwd)', EXIT_FATAL);
     }

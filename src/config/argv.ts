@@ -94,3 +94,15 @@ export function resolveRunOptions(
     raw,
   };
 }
+
+/**
+ * The last resort for credentials (ITOP_CRON_AUTH_USER / ITOP_CRON_AUTH_PWD, e.g. from a systemd
+ * EnvironmentFile or .env), used only when neither the command line nor a parameter file gives them.
+ * Call after loadConfig, which loads `.env`.
+ */
+export function withEnvCredentials(options: RunOptions, env: NodeJS.ProcessEnv): RunOptions {
+  const user = options.authUser ?? env['ITOP_CRON_AUTH_USER'];
+  const pwd = options.authPwd ?? env['ITOP_CRON_AUTH_PWD'];
+  if (user === options.authUser && pwd === options.authPwd) return options;
+  return { ...options, authUser: user === undefined ? undefined : phpTrim(user), authPwd: pwd === undefined ? undefined : phpTrim(pwd) };
+}
