@@ -7,7 +7,9 @@ import { openDb } from '../db/connect.js';
 import { connectFailure } from '../db/errors.js';
 import type { Db } from '../db/types.js';
 import { coerceError, CronError, EXIT_ERROR, EXIT_FATAL } from '../errors.js';
+import { rotationFromConfig, type RotatingFileOptions } from '../output/logFile.js';
 import { createLogger } from '../output/logger.js';
+import type { RunOps } from '../ops/runOps.js';
 import type { TextSink } from '../output/stdout.js';
 import { createClock } from '../time/clock.js';
 import { flagGates } from './startup.js';
@@ -15,7 +17,7 @@ import { runCron } from './runCron.js';
 
 /** The options of ours that a cron.php line may carry besides cron.php's own (none collides with them). */
 export const CRON_PARAMS = ['auth_user', 'auth_pwd', 'param_file', 'verbose', 'debug', 'status_only'] as const;
-export const OWN_PARAMS = ['config', 'itop_root', 'log_file', 'log_level', 'mysql_bindir', 'task_grace_seconds'] as const;
+export const OWN_PARAMS = ['config', 'itop_root', 'log_file', 'log_level', 'mysql_bindir', 'task_grace_seconds', 'metrics_port', 'metrics_host', 'ping_url'] as const;
 const KNOWN = new Set<string>([...CRON_PARAMS, ...OWN_PARAMS]);
 
 /** Where the command writes: stdout for cron.php's text, stderr for one-line diagnostics. */
@@ -57,6 +59,7 @@ function explainDbError(e: unknown, config: Config): Error {
 export async function cronCommand(argv: readonly string[], io: CommandIo): Promise<number> {
   let options: RunOptions;
   let config: Config;
+  let rotation: RotatingFileOptions | undefined;
   try {
     checkArguments(argv);
     loadDotEnv(io.cwd, io.env);
@@ -66,6 +69,7 @@ export async function cronCommand(argv: readonly string[], io: CommandIo): Promi
     if (early !== undefined) return early;
     config = loadConfig({ raw: { ...options.raw }, env: io.env, cwd: io.cwd });
     options = withEnvCredentials(options, io.env);
+    rotation = rotationFromConfig(config);
   } catch (e) {
     const err = coerceError(e);
     if (e instanceof CronError && e.code === 'ENOTINSTALLED') io.out.line(err.message);
@@ -77,9 +81,10 @@ export async function cronCommand(argv: readonly string[], io: CommandIo): Promi
   if (gate !== undefined) return gate;
 
   const secrets = [options.authPwd ?? '', config.db.password].filter((s) => s !== '');
-  const log = createLogger(config.log, secrets);
+  const log = createLogger(config.log, secrets, rotation);
   warnAboutExposure(options, log);
   let db: Db | undefined;
+  let ops: RunOps | undefined;
   try {
     db = openDb(config.db);
     try {
@@ -87,7 +92,10 @@ export async function cronCommand(argv: readonly string[], io: CommandIo): Promi
     } catch (e) {
       throw connectFailure(e);
     }
-    return await runCron({ options, config, db, clock: createClock(config.timezone), log, out: io.out, signal: io.signal });
+    const clock = createClock(config.timezone);
+    // History, metrics, pings, alerts: loaded only for a real run (--status_only must stay quick).
+    if (!options.statusOnly) ops = (await import('../ops/runOps.js')).createRunOps({ config, db, clock, log, params: options.raw });
+    return await runCron({ options, config, db, clock, log, out: io.out, signal: io.signal, observer: ops?.observer });
   } catch (e) {
     const err = explainDbError(e, config);
     const code = err instanceof CronError ? err.exitCode : EXIT_ERROR;
@@ -101,6 +109,7 @@ export async function cronCommand(argv: readonly string[], io: CommandIo): Promi
     log.error({ err: err.message, code: (err as CronError).code }, 'cron stopped');
     return code;
   } finally {
+    await ops?.close().catch(() => undefined);
     await db?.close().catch(() => undefined);
     log.flush();
   }

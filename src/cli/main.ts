@@ -1,8 +1,6 @@
-import { Command } from 'commander';
 import { EXIT_FATAL } from '../errors.js';
 import { streamSink } from '../output/stdout.js';
 import { cronCommand, type CommandIo } from './cronCommand.js';
-import { initCommand } from './initCommand.js';
 import { packageVersion } from './version.js';
 
 /** A subcommand: its name, one line of help, and what runs it (argv after the name). */
@@ -12,8 +10,21 @@ export interface Subcommand {
   readonly run: (argv: readonly string[], io: CommandIo) => Promise<number>;
 }
 
+/**
+ * A subcommand whose module is imported only when it runs: the default command (and `--status_only`,
+ * called by monitoring every minute) must not load the code of every subcommand (bench/RESULTS.md).
+ */
+function lazy(load: () => Promise<Subcommand['run']>): Subcommand['run'] {
+  return async (argv, io) => (await load())(argv, io);
+}
+
+// Add yours with lazy(): a static import here is paid by every cron start.
 const SUBCOMMANDS: Subcommand[] = [
-  { name: 'init', summary: 'create the iTop tables itop-cron needs and an administrator (standalone trial database)', run: initCommand },
+  { name: 'init', summary: 'create the iTop tables itop-cron needs and an administrator (standalone trial database)', run: lazy(async () => (await import('./initCommand.js')).initCommand) },
+  { name: 'serve', summary: 'web mode: serve the cron page (GET /webservices/cron.php, HTTP Basic auth of an administrator)', run: lazy(async () => (await import('./serveCommand.js')).serveCommand) },
+  { name: 'status', summary: 'health check: tasks, lateness, lock, queues (--json; exit 1 when unhealthy)', run: lazy(async () => (await import('./statusCommand.js')).statusCommand) },
+  { name: 'task', summary: 'list, pause, resume, run or reschedule a background task', run: lazy(async () => (await import('./taskCommand.js')).taskCommand) },
+  { name: 'history', summary: 'the latest task runs (start, outcome, duration, message)', run: lazy(async () => (await import('./historyCommand.js')).historyCommand) },
 ];
 
 /** Registers extra subcommands (web mode, status, task control...) from their own modules. */
@@ -38,6 +49,8 @@ Options of itop-cron (same form, never used by cron.php):
   --log_file=<file>       structured log file (default: stderr; env ITOP_CRON_LOG)
   --log_level=<level>     fatal, error, warn, info (default), debug, trace, silent
   --task_grace_seconds=N  time a task gets past its limit before it is aborted (default 30)
+  --metrics_port=<port>   serve Prometheus metrics on 127.0.0.1:<port>/metrics while the cron runs
+  --ping_url=<url>        dead man's switch: <url>/start, <url> or <url>/fail at each run (Healthchecks.io style)
 
 Exit codes: 0 normal end, status shown, already running, maintenance ongoing; 255 wrong credentials, not an
 administrator, read-only or maintenance flag during the run, database unreachable; 254 missing or bad
@@ -49,7 +62,9 @@ Examples:
   itop-cron --param_file=/etc/itop/cron.params --verbose=1
 `;
 
-function helpProgram(): Command {
+/** commander is only loaded for --help: the cron.php arguments are parsed without it. */
+async function helpProgram(): Promise<import('commander').Command> {
+  const { Command } = await import('commander');
   const program = new Command('itop-cron')
     .usage('[--auth_user=<login> --auth_pwd=<password>] [--param_file=<file>] [--verbose=1] [--debug=1] [--status_only=1]')
     .description("A drop-in replacement for iTop's cron.php background task runner")
@@ -68,7 +83,7 @@ export async function main(argv: readonly string[], io: CommandIo): Promise<numb
   if (first === '--help' || first === '-h' || first === 'help') {
     const target = SUBCOMMANDS.find((c) => c.name === rest[0]);
     if (target !== undefined) return target.run(['--help'], io);
-    io.out.raw(helpProgram().helpInformation() + CRON_HELP);
+    io.out.raw((await helpProgram()).helpInformation() + CRON_HELP);
     return 0;
   }
   if (first === '--version' || first === '-V') {

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { authenticate, DEFAULT_FAILURE_DELAY_MS } from '../auth/authenticate.js';
+import { authenticate, DEFAULT_FAILURE_DELAY_MS, type CronUser } from '../auth/authenticate.js';
 import type { Config, RunOptions } from '../config/types.js';
 import { tasksForStatus } from '../db/backgroundTasks.js';
 import { isLockFree, lockName, NamedLock } from '../db/lock.js';
@@ -7,9 +7,9 @@ import type { Db } from '../db/types.js';
 import { coerceError, CronError, EXIT_ERROR, EXIT_FATAL, EXIT_OK } from '../errors.js';
 import type { TextSink } from '../output/stdout.js';
 import { missingArgumentLines, stampLine, statusTable } from '../output/text.js';
-import { cronExec, type CronExit } from '../scheduler/cronExec.js';
+import type { CronExit } from '../scheduler/cronExec.js';
+import { observeRun, type RunObserver } from '../scheduler/observer.js';
 import type { RunEnv } from '../scheduler/runEnv.js';
-import { loadTasks } from '../tasks/registry.js';
 import type { BackgroundTask } from '../tasks/types.js';
 import type { Clock } from '../time/clock.js';
 
@@ -26,6 +26,13 @@ export interface CronInvocation {
   readonly tasks?: readonly BackgroundTask[];
   /** Failed logins wait this long (ms). */
   readonly loginFailureDelayMs?: number;
+  /**
+   * The user, when the caller authenticated it already (web mode maps auth errors to HTTP statuses);
+   * the credential check is then skipped and `options.authUser`/`authPwd` are not read.
+   */
+  readonly user?: CronUser;
+  /** History, metrics, pings and alerts (src/ops/runOps.ts createRunOps); their failures never fail the run. */
+  readonly observer?: RunObserver;
 }
 
 /** The usage block when auth_user or auth_pwd is missing (spec §1.3), exit 254. */
@@ -53,13 +60,17 @@ export async function printStatus(db: Db, out: TextSink): Promise<void> {
  */
 export async function runCron(inv: CronInvocation): Promise<number> {
   const { options, config, db, clock, log, out } = inv;
-  const creds = requireCredentials(options, out);
-  if (creds === undefined) return EXIT_FATAL;
-  const user = await authenticate(db, creds.user, creds.pwd, inv.loginFailureDelayMs ?? DEFAULT_FAILURE_DELAY_MS);
+  let user = inv.user;
+  if (user === undefined) {
+    const creds = requireCredentials(options, out);
+    if (creds === undefined) return EXIT_FATAL;
+    user = await authenticate(db, creds.user, creds.pwd, inv.loginFailureDelayMs ?? DEFAULT_FAILURE_DELAY_MS);
+  }
   if (options.statusOnly) {
     await printStatus(db, out);
     return EXIT_OK;
   }
+  const { cronExec, loadTasks } = await fullRunModules();
   const tasks = inv.tasks ?? (await loadTasks(config));
   out.line(stampLine('Starting', clock.nowUnix(), clock.nowLocal()));
   let lock: NamedLock | undefined;
@@ -83,8 +94,10 @@ export async function runCron(inv: CronInvocation): Promise<number> {
         userId: user.id,
         params: options.raw,
         signal: inv.signal,
+        observer: inv.observer,
       };
-      exit = await cronExec(env, tasks, lock);
+      const held = lock;
+      exit = await observeRun(log, inv.observer, () => cronExec(env, tasks, held));
     }
   } catch (e) {
     const err = coerceError(e);
@@ -95,6 +108,19 @@ export async function runCron(inv: CronInvocation): Promise<number> {
     await lock?.close();
   }
   return afterRun(exit, inv);
+}
+
+/**
+ * The scheduler and the tasks (with nodemailer, the backup, the SLA code...), imported only past
+ * `--status_only`: monitoring calls it every minute, and loading them doubled its time and added
+ * 10 MiB to its RSS (bench/RESULTS.md).
+ */
+async function fullRunModules(): Promise<{
+  cronExec: typeof import('../scheduler/cronExec.js').cronExec;
+  loadTasks: typeof import('../tasks/registry.js').loadTasks;
+}> {
+  const [{ cronExec }, { loadTasks }] = await Promise.all([import('../scheduler/cronExec.js'), import('../tasks/registry.js')]);
+  return { cronExec, loadTasks };
 }
 
 /** Maps how the loop ended to cron.php's last lines and exit code (spec §1.6, §1.7). */

@@ -11,6 +11,7 @@ import { ENV_VARS, readEnvSettings, type EnvSettings } from './env.js';
 import { resolveParamPath } from './paramFile.js';
 import { parsePhpConfig } from './phpConfig.js';
 import { expandPlaceholders, getOwn, phpBool, phpString, phpTrim, setOwn, settingInt, settingValue } from './php.js';
+import { canonicalTimeZone } from '../time/zone.js';
 
 /** Inputs of loadConfig; `configPath`/`itopRoot` (e.g. from CLI options) win over `raw.config`/`raw.itop_root`. */
 export interface LoadConfigOptions {
@@ -239,7 +240,10 @@ function timezone(p: Picked | undefined): string {
   if (tz === '') return 'UTC';
   try {
     if (!/^[A-Za-z]/.test(tz)) throw new RangeError('not a zone name');
-    return new Intl.DateTimeFormat('en-US', { timeZone: tz }).resolvedOptions().timeZone;
+    // Without building a formatter when the name is canonical (ICU data costs 8 MiB, see canonicalTimeZone).
+    const canonical = canonicalTimeZone(tz);
+    if (canonical === undefined) throw new RangeError('unknown zone');
+    return canonical;
   } catch {
     throw new ConfigError(
       `Invalid value for 'timezone' in ${p.source}: '${tz}' (expected an IANA time zone such as 'Europe/Paris')`,

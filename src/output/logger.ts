@@ -1,5 +1,6 @@
 import { pino, type Logger } from 'pino';
 import type { LogSettings } from '../config/types.js';
+import { RotatingFile, type RotatingFileOptions } from './logFile.js';
 
 /**
  * Keys whose values never reach a log line, wherever they sit in a logged object (DESIGN.md: secrets stay
@@ -11,12 +12,15 @@ const REDACT_PATHS = SECRET_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`]);
 /**
  * The structured log: JSON lines to stderr or to a file, never to stdout (stdout belongs to cron.php's
  * text). Synchronous writes so that nothing is lost when the process exits on a signal or an error.
+ * `rotation` (src/output/logFile.ts rotationFromConfig) makes a file destination rotate by day or size.
  */
-export function createLogger(settings: LogSettings, extraSecrets: readonly string[] = []): Logger {
+export function createLogger(settings: LogSettings, extraSecrets: readonly string[] = [], rotation?: RotatingFileOptions): Logger {
   const destination =
     settings.destination === 'stderr'
       ? pino.destination({ fd: 2, sync: true })
-      : pino.destination({ dest: settings.destination, sync: true, mkdir: true, append: true });
+      : rotation !== undefined
+        ? new RotatingFile(settings.destination, rotation)
+        : pino.destination({ dest: settings.destination, sync: true, mkdir: true, append: true });
   const logger = pino(
     {
       name: 'itop-cron',

@@ -8,6 +8,7 @@ import { maintenanceDetected } from './maintenance.js';
 import { clearStaleRunningFlags, reSyncProcesses } from './resync.js';
 import type { RunEnv } from './runEnv.js';
 import { runTask } from './runTask.js';
+import { watchTask } from './taskWatch.js';
 
 /** Why a cron execution ended. */
 export type CronExit =
@@ -83,11 +84,15 @@ export async function cronExec(env: RunEnv, tasks: readonly BackgroundTask[], lo
         ran.add(className);
         if (verbose) out.line(taskStartLine(clock.nowLocal(), className));
         let result;
+        // During the task: maintenance flags, the lock and the database are watched (issue: reliability).
+        const watch = watchTask(env, lock);
         try {
-          result = await runTask(env, task, row, timeLimit * 1000);
+          result = await runTask(env, task, row, timeLimit * 1000, watch.signal);
         } catch (e) {
           if (e instanceof DbGoneAwayError) return { kind: 'gone-away', className, errno: e.errno };
           throw e;
+        } finally {
+          watch.stop();
         }
         if (result.fatal !== undefined) {
           const text = `an exception was thrown when processing '${className}' (error_code=0, message="${result.fatal.message}")`;
@@ -99,6 +104,9 @@ export async function cronExec(env: RunEnv, tasks: readonly BackgroundTask[], lo
           if (text !== undefined && result.fatal === undefined) out.line(`${className}: ${text}`);
           out.line(taskEndLine(clock.nowLocal(), className, result.nextRunDate));
         }
+        if (watch.reason() === 'lock-lost') return { kind: 'lock-lost' };
+        if (watch.reason() === 'gone-away') return { kind: 'gone-away', className, errno: 2006 };
+        if (watch.reason() === 'maintenance') return { kind: 'maintenance' };
         if (clock.nowUnix() > timeLimit) return finish(env, timeLimit);
         if (maintenanceDetected(config.appRoot)) return { kind: 'maintenance' };
       }

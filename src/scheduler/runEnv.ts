@@ -3,6 +3,7 @@ import type { Config } from '../config/types.js';
 import type { Db } from '../db/types.js';
 import type { TextSink } from '../output/stdout.js';
 import type { Clock } from '../time/clock.js';
+import type { RunObserver } from './observer.js';
 
 /** Everything one cron execution works with, built once by the CLI (or web mode) and passed down. */
 export interface RunEnv {
@@ -19,4 +20,6 @@ export interface RunEnv {
   readonly params: Readonly<Record<string, string>>;
   /** Aborted on SIGTERM/SIGINT (or a web client gone): stop taking tasks. */
   readonly signal: AbortSignal;
+  /** History, metrics, pings and alerts (src/ops); optional, and never able to fail a run. */
+  readonly observer?: RunObserver;
 }

@@ -1,8 +1,10 @@
 import { userInfo } from 'node:os';
 import { NEVER, updateTask, type BackgroundTaskRow, type TaskUpdate } from '../db/backgroundTasks.js';
 import { coerceError, DbGoneAwayError, ProcessFatalError, ProcessInvalidConfigError } from '../errors.js';
+import { messageText } from '../output/text.js';
 import type { BackgroundTask } from '../tasks/types.js';
 import { runWithDeadline, TaskTimeoutError } from './deadline.js';
+import { notifyObserver, type TaskRunEvent } from './observer.js';
 import type { RunEnv } from './runEnv.js';
 import { isScheduled, nextRunAfter, periodOf } from './taskSchedule.js';
 
@@ -58,11 +60,18 @@ function statistics(row: BackgroundTaskRow, duration: number): TaskUpdate {
  * statistics and the drift-free next run. `running` stays 1 after a failure, as in cron.php. Beyond
  * cron.php: a task that overruns its hard deadline is aborted and the loop goes on (issue: hung tasks).
  */
-export async function runTask(env: RunEnv, task: BackgroundTask, row: BackgroundTaskRow, cronTimeLimitMs: number): Promise<TaskRunResult> {
+export async function runTask(
+  env: RunEnv,
+  task: BackgroundTask,
+  row: BackgroundTaskRow,
+  cronTimeLimitMs: number,
+  interrupt?: AbortSignal,
+): Promise<TaskRunResult> {
   const { db, clock, config, log } = env;
   const startMs = clock.nowMs();
   const plannedLocal = row.next_run_date;
   await updateTask(db, row.id, { latest_run_date: clock.format(startMs), system_user: systemUser(), running: 1 });
+  await notifyObserver(log, 'taskStarted', () => env.observer?.taskStarted?.(task.className, plannedLocal));
 
   const limitMs = taskTimeLimitMs(task, env, cronTimeLimitMs);
   let message: TaskRunResult['message'];
@@ -71,7 +80,7 @@ export async function runTask(env: RunEnv, task: BackgroundTask, row: Background
   let error: Error | undefined;
   const changes: TaskUpdate = {};
   try {
-    message = await runWithDeadline(env, task, limitMs);
+    message = await runWithDeadline(env, task, limitMs, interrupt);
     changes.running = 0;
   } catch (e) {
     if (e instanceof DbGoneAwayError) throw e;
@@ -101,17 +110,31 @@ export async function runTask(env: RunEnv, task: BackgroundTask, row: Background
   }
   await updateTask(db, row.id, changes);
   const result = { message, nextRunDate: changes.next_run_date ?? null, durationSeconds: duration, outcome };
+  // A fatal error has no message of its own: its text is what the run history and the log keep.
+  const text = fatal !== undefined ? fatal.message : (messageText(message)?.trim() ?? null);
   log.info(
     {
       task: task.className,
       planned: plannedLocal,
       start: clock.format(startMs),
+      end: changes.latest_run_date,
       duration: Number(f3(duration)),
       outcome,
-      message: typeof message === 'string' ? message.trim() : message,
+      message: text,
       next: result.nextRunDate,
     },
     'task run',
   );
+  const event: TaskRunEvent = {
+    className: task.className,
+    planned: plannedLocal,
+    startMs,
+    endMs,
+    durationSeconds: duration,
+    outcome,
+    message: text,
+    nextRunDate: result.nextRunDate,
+  };
+  await notifyObserver(log, 'taskFinished', () => env.observer?.taskFinished?.(event));
   return { ...result, ...(fatal !== undefined ? { fatal } : {}), ...(error !== undefined ? { error } : {}) };
 }

@@ -14,19 +14,26 @@ interface DraftRow {
  * Deletes expired drafts (`item_id = 0 AND expire < now`) of one table, a batch at a time until none is
  * left or the deadline passes. cron.php removes one row per run (spec §7.2, §11.11); the message and the
  * rows removed are the same, only sooner.
+ *
+ * The batches walk the primary key (`id > last`) instead of cron.php's `ORDER BY expire`: `expire` has no
+ * index, so every ordered batch was a full scan and sort of the table (100,000 drafts among 1,000,000
+ * rows took 80 s); the walk reads the table once. The order barely differs, since `expire` is the upload
+ * time plus a fixed lifetime and ids grow with uploads; and every expired draft goes in the same run.
  */
 async function purge(ctx: TaskContext, table: string, label: string): Promise<number> {
   const { db } = ctx;
   const limit = ctx.clock.nowLocal();
   let removed = 0;
+  let last = 0;
   while (Date.now() < ctx.deadline && !ctx.signal.aborted) {
     const rows = await db.query<DraftRow>(
       `SELECT id, contents_filename, item_class, item_id FROM ${db.table(table)} ` +
-        `WHERE item_id = 0 AND expire < ? ORDER BY expire LIMIT ${BATCH}`,
-      [limit],
+        `WHERE id > ? AND item_id = 0 AND expire < ? ORDER BY id LIMIT ${BATCH}`,
+      [last, limit],
     );
     if (rows.length === 0) break;
     const ids = rows.map((r) => r.id);
+    last = ids[ids.length - 1] ?? last;
     // item_id = 0 again: a draft attached to an object between the SELECT and the DELETE is kept.
     const result = await db.execute(
       `DELETE FROM ${db.table(table)} WHERE item_id = 0 AND id IN (${ids.map(() => '?').join(', ')})`,

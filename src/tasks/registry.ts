@@ -2,7 +2,15 @@ import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Config } from '../config/types.js';
 import { ConfigError } from '../errors.js';
+import { checkStopWatchThresholds } from './CheckStopWatchThresholds.js';
+import { createExecAsyncTask } from './ExecAsyncTask.js';
 import { inlineImageGC } from './InlineImageGC.js';
+import { backupExec } from './BackupExec.js';
+import { bulkExportResultGC } from './BulkExportResultGC.js';
+import { eventNotificationNewsroomGC } from './EventNotificationNewsroomGC.js';
+import { logFileRotationProcess } from './LogFileRotationProcess.js';
+import { sessionGC } from './SessionGC.js';
+import { temporaryObjectGC } from './TemporaryObjectGC.js';
 import type { BackgroundTask, ExtensionExport } from './types.js';
 
 /**
@@ -11,7 +19,17 @@ import type { BackgroundTask, ExtensionExport } from './types.js';
  * needs iTop's compiled data model; its row is left alone.
  */
 export function builtInTasks(): BackgroundTask[] {
-  return [inlineImageGC];
+  return [
+    checkStopWatchThresholds,
+    logFileRotationProcess,
+    createExecAsyncTask(),
+    bulkExportResultGC,
+    inlineImageGC,
+    backupExec,
+    eventNotificationNewsroomGC,
+    temporaryObjectGC,
+    sessionGC,
+  ];
 }
 
 function isTask(v: unknown): v is BackgroundTask {
@@ -48,12 +66,18 @@ async function loadExtension(path: string, config: Config): Promise<BackgroundTa
   return list as BackgroundTask[];
 }
 
+/** The module each loaded extension task came from, so that it can be re-imported in a worker thread. */
+export const extensionModules = new WeakMap<BackgroundTask, string>();
+
 /** Built-in tasks then extension tasks; an extension may replace a built-in task of the same class. */
 export async function loadTasks(config: Config): Promise<BackgroundTask[]> {
   const byClass = new Map<string, BackgroundTask>();
   for (const t of builtInTasks()) byClass.set(t.className, t);
   for (const path of config.extensions) {
-    for (const t of await loadExtension(path, config)) byClass.set(t.className, t);
+    for (const t of await loadExtension(path, config)) {
+      byClass.set(t.className, t);
+      extensionModules.set(t, path);
+    }
   }
   return [...byClass.values()];
 }

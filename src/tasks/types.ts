@@ -47,6 +47,13 @@ export interface BackgroundTask {
    * after `<Class>: ` in verbose mode. `true` prints as `1`; `false`, `null`, `undefined` and '' print nothing.
    */
   process(ctx: TaskContext): Promise<string | boolean | null | undefined>;
+  /**
+   * Extension tasks only: run `process` in a worker thread of its own (the module is imported there by
+   * path, with its own Db and TaskContext), so that the daemon can terminate it at its hard deadline even
+   * when it never yields (a busy loop). The setting `itop_cron.isolate_extensions` isolates every extension
+   * task. Ignored for built-in tasks. Optional; default false.
+   */
+  readonly isolated?: boolean;
 }
 
 /** What an extension module exports: a task, a list of tasks, or a function of the config returning them. */

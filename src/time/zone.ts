@@ -174,13 +174,28 @@ export function parseLocal(s: string, tz: string): number {
   return localToEpoch(year, month, day, hour, minute, second, tz);
 }
 
+/** ICU's canonical zone names, listed once (cheap: no formatter, no locale data). */
+let canonicalZones: ReadonlySet<string> | undefined;
+
+/**
+ * The canonical name of `tz` (`utc` → `UTC`, `US/Eastern` → `America/New_York`), or undefined when this
+ * runtime does not know it. Canonical names are answered from ICU's list: building a formatter loads
+ * about 8 MiB of ICU data and takes 40 ms or more, which `--status_only` (no date arithmetic) must not
+ * pay. Aliases and odd spellings still go through a formatter, which canonicalises them.
+ */
+export function canonicalTimeZone(tz: string): string | undefined {
+  if (tz === '') return undefined;
+  if (tz === 'UTC') return tz;
+  canonicalZones ??= new Set(Intl.supportedValuesOf('timeZone'));
+  if (canonicalZones.has(tz)) return tz;
+  try {
+    return formatterFor(tz).resolvedOptions().timeZone;
+  } catch {
+    return undefined;
+  }
+}
+
 /** True when `tz` is an IANA zone name this runtime knows. */
 export function isValidTimeZone(tz: string): boolean {
-  if (tz === '') return false;
-  try {
-    formatterFor(tz);
-    return true;
-  } catch {
-    return false;
-  }
+  return canonicalTimeZone(tz) !== undefined;
 }

@@ -1,0 +1,65 @@
+/**
+ * `--status_only` as monitoring calls it every minute: the built CLI against its floor (node + mysql2 +
+ * one SELECT + print), alternated, with 10 and 1,000 registry rows. Wall time and peak RSS.
+ */
+import { builtInTasks } from '../../src/tasks/registry.js';
+import { cronCommand, cronEnv, floorCommand, floorEnv, seedRegistry } from '../lib/cron.js';
+import { runMeasured, type MeasuredRun } from '../lib/proc.js';
+import { mib, type ResultRow } from '../lib/report.js';
+import type { BenchServer } from '../lib/server.js';
+import { median } from '../lib/stats.js';
+
+const RSS_LIMIT_KIB = 60 * 1024;
+
+async function checked(run: Promise<MeasuredRun>, what: string, rows: number): Promise<MeasuredRun> {
+  const r = await run;
+  const lines = r.stdout.trim().split('\n').length;
+  if (r.code !== 0 || lines < rows) {
+    throw new Error(`${what} failed (exit ${r.code}, ${lines} lines): ${r.stdout.slice(0, 300)} ${r.stderr.slice(0, 500)}`);
+  }
+  return r;
+}
+
+/** Measures one data size; `reps` runs of each side after one warm-up of each. */
+async function measureSize(server: BenchServer, size: number, reps: number): Promise<ResultRow[]> {
+  const db = await server.createDb(`status${size}`);
+  try {
+    const tasks = builtInTasks();
+    await seedRegistry(db, tasks, '2030-01-01 00:00:00', Math.max(0, size - tasks.length));
+    const [cmd, args] = cronCommand('--status_only=1');
+    const [fcmd, fargs] = floorCommand('status');
+    const product: MeasuredRun[] = [];
+    const floor: MeasuredRun[] = [];
+    for (let i = 0; i <= reps; i++) {
+      // Alternate the two sides so that drift of the machine (other load, caches) hits both alike.
+      const p = await checked(runMeasured(cmd, args, { env: cronEnv(db) }), 'itop-cron --status_only', size);
+      const f = await checked(runMeasured(fcmd, fargs, { env: floorEnv(db) }), 'status floor', size);
+      if (i === 0) continue; // warm-up: page cache, server buffers
+      product.push(p);
+      floor.push(f);
+    }
+    const pWall = median(product.map((r) => r.wallMs));
+    const fWall = median(floor.map((r) => r.wallMs));
+    const pRss = median(product.map((r) => r.peakRssKiB));
+    const fRss = median(floor.map((r) => r.peakRssKiB));
+    return [
+      {
+        figure: `--status_only wall time, ${size} rows`,
+        value: `${pWall.toFixed(0)} ms`, floor: `${fWall.toFixed(0)} ms`, ratio: pWall / fWall,
+        target: '≤ 1.5×', pass: pWall / fWall <= 1.5,
+      },
+      {
+        figure: `--status_only peak RSS, ${size} rows`,
+        value: mib(pRss), floor: mib(fRss), ratio: pRss / fRss,
+        target: '≤ 60 MiB', pass: pRss <= RSS_LIMIT_KIB,
+      },
+    ];
+  } finally {
+    await db.drop();
+  }
+}
+
+/** The four status_only rows (wall time and RSS, 10 and 1,000 rows). */
+export async function statusOnlyFigures(server: BenchServer, reps: number): Promise<ResultRow[]> {
+  return [...(await measureSize(server, 10, reps)), ...(await measureSize(server, 1000, reps))];
+}

@@ -1,0 +1,72 @@
+/**
+ * Running the built CLI (bin/itop-cron.js over dist/) as a crontab line would: credentials in a 0600
+ * parameter file, the database in ITOP_DB_* variables, times in UTC so that the harness can compare
+ * next_run_date with its own clock.
+ */
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { BackgroundTask } from '../../src/tasks/types.js';
+import { ADMIN, type BenchDb } from './server.js';
+
+export const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const BIN = join(REPO, 'bin', 'itop-cron.js');
+export const FLOORS = join(REPO, 'bench', 'floors');
+
+/** The parameter file holding the administrator's credentials (written once per process). */
+let paramFile: string | undefined;
+function adminParamFile(): string {
+  if (paramFile === undefined) {
+    const dir = mkdtempSync(join(tmpdir(), 'itop-cron-bench-params-'));
+    paramFile = join(dir, 'cron.params');
+    writeFileSync(paramFile, `auth_user=${ADMIN.login}\nauth_pwd=${ADMIN.password}\n`);
+    chmodSync(paramFile, 0o600);
+  }
+  return paramFile;
+}
+
+/** The environment of a CLI child: no inherited ITOP_* variable, the database, UTC, and `extra`. */
+export function cronEnv(db: BenchDb, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('ITOP_')) env[k] = v;
+  return { ...env, ...db.env, ITOP_TIMEZONE: 'UTC', ITOP_CRON_LOG_LEVEL: 'info', ...extra };
+}
+
+/** `node bin/itop-cron.js --param_file=<admin params> ...args`, as [command, argv]. */
+export function cronCommand(...args: string[]): [string, string[]] {
+  return [process.execPath, [BIN, `--param_file=${adminParamFile()}`, ...args]];
+}
+
+/** The environment of a floor script: the same database and account, as BENCH_DB_* variables. */
+export function floorEnv(db: BenchDb, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const [host, port] = db.settings.host.split(':');
+  return {
+    PATH: process.env['PATH'],
+    BENCH_DB_HOST: host, BENCH_DB_PORT: port, BENCH_DB_USER: db.settings.user,
+    BENCH_DB_PASSWORD: db.settings.password, BENCH_DB_NAME: db.name, ...extra,
+  };
+}
+
+/** `node bench/floors/<name>.mjs`, as [command, argv]. */
+export function floorCommand(name: string, ...args: string[]): [string, string[]] {
+  return [process.execPath, [join(FLOORS, `${name}.mjs`), ...args]];
+}
+
+/**
+ * One registry row per task (as cron.php's resync creates them) with the given next run, plus `extra`
+ * rows of classes no task implements (they are listed by --status_only but never run).
+ */
+export async function seedRegistry(db: BenchDb, tasks: readonly BackgroundTask[], nextRun: string, extra = 0): Promise<void> {
+  const names = [...tasks.map((t) => t.className)];
+  for (let i = 1; i <= extra; i++) names.push(`BenchProcess${String(i).padStart(5, '0')}`);
+  for (let i = 0; i < names.length; i += 500) {
+    const chunk = names.slice(i, i + 500);
+    await db.execute(
+      'INSERT INTO priv_backgroundtask (class_name, first_run_date, latest_run_date, next_run_date, total_exec_count, ' +
+        'latest_run_duration, min_run_duration, max_run_duration, average_run_duration, running, status, system_user) VALUES ' +
+        chunk.map(() => "(?, NULL, NULL, ?, 0, 0.000, 99999.999, 0.000, 0.000, 0, 'active', '')").join(', '),
+      chunk.flatMap((n) => [n, nextRun]),
+    );
+  }
+}

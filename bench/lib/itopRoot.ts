@@ -1,0 +1,27 @@
+/**
+ * An iTop root of the bench's own (conf/production/config-itop.php, data/, log/) for the figures that need
+ * settings the ITOP_* variables do not carry (the SMTP transport).
+ */
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { BenchDb } from './server.js';
+
+const php = (v: string | number | boolean): string =>
+  typeof v === 'string' ? `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'` : String(v);
+
+/** Writes the root and returns its path; `settings` go into $MySettings next to the database settings. */
+export function makeItopRoot(db: BenchDb, settings: Record<string, string | number | boolean> = {}): string {
+  const root = mkdtempSync(join(tmpdir(), 'itop-cron-bench-root-'));
+  for (const dir of ['conf/production', 'data', 'log']) mkdirSync(join(root, dir), { recursive: true });
+  const all: Record<string, string | number | boolean> = {
+    db_host: db.settings.host, db_user: db.settings.user, db_pwd: db.settings.password, db_name: db.name,
+    db_subname: '', timezone: 'UTC', ...settings,
+  };
+  const body = Object.entries(all).map(([k, v]) => `\t'${k}' => ${php(v)},`).join('\n');
+  writeFileSync(
+    join(root, 'conf', 'production', 'config-itop.php'),
+    `<?php\n$MySettings = array(\n${body}\n);\n$MyModuleSettings = array();\n$MyModules = array();\n`,
+  );
+  return root;
+}

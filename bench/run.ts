@@ -1,0 +1,77 @@
+/**
+ * `npm run bench`: itop-cron measured against its floors on a throwaway MariaDB and SMTP sink, one table
+ * printed and recorded in bench/RESULTS.md. Never part of `npm test`. Knobs: BENCH_MINUTES, BENCH_REPS,
+ * BENCH_IDLE_SECONDS, BENCH_ONLY (see lib/options.ts).
+ */
+import { describeMachine } from './lib/machine.js';
+import { benchOptions, FIGURES, type BenchOptions, type FigureId } from './lib/options.js';
+import { textTable, type ResultRow } from './lib/report.js';
+import { saveResults, type GroupResult } from './lib/results.js';
+import { startBenchServer, type BenchServer } from './lib/server.js';
+import { asyncMailFigures } from './figures/asyncMail.js';
+import { idlePassFigures } from './figures/idlePass.js';
+import { inlineImageGCFigures } from './figures/inlineImageGC.js';
+import { longRunFigures } from './figures/longRun.js';
+import { statusOnlyFigures } from './figures/statusOnly.js';
+import { stopwatchFigures } from './figures/stopwatch.js';
+
+/** What one group measures: its rows and notes. */
+interface Measured {
+  readonly rows: readonly ResultRow[];
+  readonly notes?: readonly string[];
+  readonly settings: string;
+}
+
+type Runner = (server: BenchServer, opts: BenchOptions) => Promise<Measured>;
+
+const RUNNERS: Partial<Record<FigureId, Runner>> = {
+  status: async (s, o) => ({ rows: await statusOnlyFigures(s, o.reps), settings: `median of ${o.reps} runs of each side` }),
+  idle: async (s, o) => {
+    const r = await idlePassFigures(s, o.idleSeconds);
+    return { ...r, settings: `one ${o.idleSeconds} s window, both sides side by side` };
+  },
+  mail: async (s, o) => {
+    const reps = Math.min(o.reps, 3);
+    return { rows: await asyncMailFigures(s, reps), settings: `median of ${reps} runs of each side, rate at the sink from first to last message` };
+  },
+  stopwatch: async (s, o) => ({ ...(await stopwatchFigures(s, o.reps)), settings: `median of ${o.reps} passes of each kind` }),
+  gc: async (s, o) => {
+    const reps = Math.min(o.reps, 3);
+    return { rows: await inlineImageGCFigures(s, reps), settings: `median of ${reps} runs of each side, each on a fresh copy of the table` };
+  },
+  long: async (s, o) => ({
+    ...(await longRunFigures(s, o.minutes)),
+    settings: `one run of ${o.minutes} min${o.minutes < 10 ? ' (SHORTER than the 10 min of the issue: BENCH_MINUTES)' : ''}, cron_sleep 2`,
+  }),
+};
+
+async function main(): Promise<number> {
+  const opts = benchOptions();
+  const server = await startBenchServer();
+  const machine = describeMachine(server.version);
+  process.stderr.write(`# bench: MariaDB ${server.version} on 127.0.0.1:${server.port}; ${machine.nproc} CPUs ${machine.cpu}\n`);
+  const updates: Partial<Record<FigureId, GroupResult>> = {};
+  const rows: ResultRow[] = [];
+  try {
+    for (const id of FIGURES) {
+      const runner = RUNNERS[id];
+      if (!opts.only.has(id)) continue;
+      if (runner === undefined) {
+        process.stderr.write(`# ${id}: not available yet (its task is not in the product), skipped\n`);
+        continue;
+      }
+      process.stderr.write(`# ${id}: measuring...\n`);
+      const m = await runner(server, opts);
+      rows.push(...m.rows);
+      updates[id] = { measuredAt: new Date().toISOString(), machine, settings: m.settings, rows: m.rows, notes: m.notes ?? [] };
+      process.stderr.write(`${textTable(m.rows)}\n`);
+    }
+  } finally {
+    await server.stop();
+  }
+  saveResults(updates, FIGURES);
+  process.stdout.write(`\n${textTable(rows)}\n`);
+  return 0;
+}
+
+process.exitCode = await main();

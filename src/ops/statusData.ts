@@ -1,0 +1,221 @@
+/**
+ * The status as data: every task with its bookkeeping, lateness and last outcome, whether a cron holds
+ * the lock, and the depth of the queues the tasks drain. Shared by `itop-cron status --json`, web mode's
+ * `--format json` and the metrics endpoint.
+ */
+import type { Config } from '../config/types.js';
+import { tasksForStatus, type BackgroundTaskRow } from '../db/backgroundTasks.js';
+import { lockName } from '../db/lock.js';
+import { historySummary, isMissingTable, type RunOutcome } from '../db/runHistory.js';
+import type { Db } from '../db/types.js';
+import { loadTasks } from '../tasks/registry.js';
+import type { BackgroundTask } from '../tasks/types.js';
+import type { Clock } from '../time/clock.js';
+
+export interface TaskStatus {
+  className: string;
+  status: BackgroundTaskRow['status'];
+  /** The row's `running` flag (informational: only the lock tells whether a cron runs). */
+  running: boolean;
+  firstRun: string | null;
+  lastRun: string | null;
+  nextRun: string | null;
+  runCount: number;
+  /** Seconds; null before the first run (min_run_duration holds the 99999.999 sentinel then). */
+  durations: { min: number | null; max: number | null; avg: number | null; latest: number | null };
+  /** An active task whose next run is in the past. */
+  overdue: boolean;
+  /** now − next run, in seconds, when overdue; 0 otherwise. */
+  latenessSeconds: number;
+  /** False for rows of classes this itop-cron does not implement (PHP's ObsolescenceDateUpdater, ...). */
+  handled: boolean;
+  lastOutcome: RunOutcome | null;
+  lastMessage: string | null;
+  lastSuccess: string | null;
+  systemUser: string;
+}
+
+/** Row counts; null when the table does not exist (module not installed). */
+export interface QueueDepths {
+  asyncPlanned: number | null;
+  asyncError: number | null;
+  expiredInlineImages: number | null;
+  expiredAttachments: number | null;
+}
+
+export interface CronState {
+  /** True when some connection holds the cron lock (itop-cron or PHP's cron.php). */
+  running: boolean;
+  lockName: string;
+  /** IS_USED_LOCK: the server connection id holding the lock. */
+  lockConnectionId: number | null;
+  /** That connection as PROCESSLIST shows it, when visible to this database user. */
+  lockHolder: { user: string; host: string; seconds: number } | null;
+  /** The most recent latest_run_date of any task. */
+  lastRun: string | null;
+  lastRunAgeSeconds: number | null;
+}
+
+export interface StatusReport {
+  /** iTop-local now. */
+  generatedAt: string;
+  timezone: string;
+  database: string;
+  prefix: string;
+  cron: CronState;
+  tasks: TaskStatus[];
+  queues: QueueDepths;
+}
+
+const NO_RUN_MIN = 99999.999;
+
+function num(v: string | number | null | undefined): number | null {
+  if (v === null || v === undefined) return null;
+  const n = Number(v);
+  return Number.isFinite(n) ? n : null;
+}
+
+function taskStatus(row: BackgroundTaskRow, clock: Clock, handled: boolean): TaskStatus {
+  const nowMs = clock.nowMs();
+  const runCount = Number(row.total_exec_count ?? 0);
+  const ran = runCount > 0;
+  const min = num(row.min_run_duration);
+  // Paused and removed rows are never run, so they are never late.
+  const dueMs = row.status === 'active' && row.next_run_date !== null ? clock.parse(row.next_run_date) : undefined;
+  const overdue = dueMs !== undefined && dueMs <= nowMs;
+  const lateness = overdue ? Math.floor((nowMs - dueMs) / 1000) : 0;
+  return {
+    className: row.class_name,
+    status: row.status,
+    running: Number(row.running) === 1,
+    firstRun: row.first_run_date,
+    lastRun: row.latest_run_date,
+    nextRun: row.next_run_date,
+    runCount,
+    durations: {
+      min: ran && min !== null && min < NO_RUN_MIN ? min : null,
+      max: ran ? num(row.max_run_duration) : null,
+      avg: ran ? num(row.average_run_duration) : null,
+      latest: ran ? num(row.latest_run_duration) : null,
+    },
+    overdue,
+    latenessSeconds: lateness,
+    handled,
+    lastOutcome: null,
+    lastMessage: null,
+    lastSuccess: null,
+    systemUser: row.system_user ?? '',
+  };
+}
+
+/** A COUNT(*) that answers null when the table is missing. */
+async function countOrNull(db: Db, sql: string, params: readonly string[]): Promise<number | null> {
+  try {
+    const rows = await db.query<{ n: number | string }>(sql, params);
+    return Number(rows[0]?.n ?? 0);
+  } catch (e) {
+    if (isMissingTable(e)) return null;
+    throw e;
+  }
+}
+
+/** The backlog of the queues the built-in tasks drain (ExecAsyncTask, InlineImageGC). */
+export async function queueDepths(db: Db, nowLocal: string): Promise<QueueDepths> {
+  const async = `SELECT COUNT(*) AS n FROM ${db.table('priv_async_task')} WHERE status = ?`;
+  const drafts = (table: string): string => `SELECT COUNT(*) AS n FROM ${db.table(table)} WHERE item_id = 0 AND expire < ?`;
+  return {
+    asyncPlanned: await countOrNull(db, async, ['planned']),
+    asyncError: await countOrNull(db, async, ['error']),
+    expiredInlineImages: await countOrNull(db, drafts('inline_image'), [nowLocal]),
+    expiredAttachments: await countOrNull(db, drafts('attachment'), [nowLocal]),
+  };
+}
+
+/** Who holds the cron lock, from any connection (IS_USED_LOCK, then PROCESSLIST for the details). */
+export async function cronLockState(db: Db, config: Config): Promise<Pick<CronState, 'running' | 'lockName' | 'lockConnectionId' | 'lockHolder'>> {
+  const name = lockName('cron', config.db.name, config.db.prefix);
+  const rows = await db.query<{ owner: number | string | null }>('SELECT IS_USED_LOCK(?) AS owner', [name]);
+  const owner = num(rows[0]?.owner);
+  let holder: CronState['lockHolder'] = null;
+  if (owner !== null) {
+    const p = await db.query<{ user: string; host: string; time: number | string }>(
+      'SELECT USER AS user, HOST AS host, TIME AS time FROM information_schema.PROCESSLIST WHERE ID = ?',
+      [owner],
+    );
+    if (p[0] !== undefined) holder = { user: p[0].user, host: p[0].host, seconds: Number(p[0].time) };
+  }
+  return { running: owner !== null, lockName: name, lockConnectionId: owner, lockHolder: holder };
+}
+
+/** The classes this itop-cron runs; undefined (= all) when an extension cannot be loaded. */
+async function handledClasses(config: Config, tasks: readonly BackgroundTask[] | undefined): Promise<Set<string> | undefined> {
+  try {
+    return new Set((tasks ?? (await loadTasks(config))).map((t) => t.className));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The whole status as plain data (JSON-ready). Reads priv_backgroundtask, the run history (when it
+ * exists), the lock and the queues; takes no lock and writes nothing.
+ * @param tasks the loaded tasks, when the caller has them (saves loading the extensions again).
+ */
+export async function statusJson(db: Db, config: Config, clock: Clock, tasks?: readonly BackgroundTask[]): Promise<StatusReport> {
+  const nowLocal = clock.nowLocal();
+  const rows = await tasksForStatus(db, 'class_name');
+  const handled = await handledClasses(config, tasks);
+  const history = await historySummary(db);
+  const list = rows.map((r) => {
+    const t = taskStatus(r, clock, handled === undefined || handled.has(r.class_name));
+    const h = history.get(r.class_name);
+    if (h !== undefined) {
+      t.lastOutcome = h.lastOutcome;
+      t.lastMessage = h.lastMessage;
+      t.lastSuccess = h.lastSuccess;
+    }
+    return t;
+  });
+  const lastRun = rows.reduce<string | null>((acc, r) => (r.latest_run_date !== null && (acc === null || r.latest_run_date > acc) ? r.latest_run_date : acc), null);
+  return {
+    generatedAt: nowLocal,
+    timezone: config.timezone,
+    database: config.db.name,
+    prefix: config.db.prefix,
+    cron: {
+      ...(await cronLockState(db, config)),
+      lastRun,
+      lastRunAgeSeconds: lastRun === null ? null : Math.max(0, Math.floor((clock.nowMs() - clock.parse(lastRun)) / 1000)),
+    },
+    tasks: list,
+    queues: await queueDepths(db, nowLocal),
+  };
+}
+
+export interface HealthLimits {
+  /** A handled, active task overdue by more than this (s) is unhealthy. */
+  maxLatenessSeconds: number;
+  /** No task run for more than this (s) is unhealthy. */
+  maxAgeSeconds: number;
+}
+
+export interface Health {
+  ok: boolean;
+  problems: string[];
+}
+
+/** Judges a report: overdue tasks and a cron that stopped running, one readable line per problem. */
+export function evaluateHealth(report: StatusReport, limits: HealthLimits): Health {
+  const problems: string[] = [];
+  for (const t of report.tasks) {
+    if (t.handled && t.overdue && t.latenessSeconds > limits.maxLatenessSeconds) {
+      problems.push(`${t.className} is overdue by ${t.latenessSeconds}s (next run ${t.nextRun ?? ''}, limit ${limits.maxLatenessSeconds}s)`);
+    }
+  }
+  const age = report.cron.lastRunAgeSeconds;
+  if (age === null) problems.push('no task has ever run');
+  else if (age > limits.maxAgeSeconds) {
+    problems.push(`no task has run for ${age}s (last run ${report.cron.lastRun ?? ''}, limit ${limits.maxAgeSeconds}s)`);
+  }
+  return { ok: problems.length === 0, problems };
+}

@@ -1,0 +1,148 @@
+/**
+ * iTop's CheckStopWatchThresholds (spec §7.3): every 10 s, for each class, stopwatch and threshold of the
+ * definitions, the objects whose threshold deadline has passed get the threshold's actions (the SLA
+ * escalation `ev_timeout` at 100 %) and are marked triggered, so that each threshold fires once.
+ *
+ * Each object is handled in one transaction (re-read under lock, escalate, mark): a crash never leaves a
+ * ticket escalated but unmarked (cron.php saves the two separately), and an object that fails is rolled
+ * back, logged and retried at the next pass without holding back the others (cron.php aborts the task
+ * and retries the same object forever, spec §11.19).
+ */
+import { DbGoneAwayError, coerceError } from '../errors.js';
+import { hasArchiveFlag, lockDueTicket, markThresholdTriggered, selectDueTickets } from '../db/tickets.js';
+import type { LockedTicket, ThresholdTarget } from '../db/tickets.js';
+import type { ClassDefinition, StopwatchDefinition, ThresholdDefinition } from './stopwatches/definitions.js';
+import { STOPWATCH_CLASSES } from './stopwatches/definitions.js';
+import type { Transition } from './stopwatches/escalate.js';
+import { applyThresholdActions } from './stopwatches/escalate.js';
+import type { CurrentChange } from './stopwatches/history.js';
+import { markChange, taskChange } from './stopwatches/history.js';
+import { onThresholdReached } from './stopwatches/thresholdReached.js';
+import type { BackgroundTask, TaskContext } from './types.js';
+
+/** One (class, stopwatch, threshold) of a pass. */
+interface Check {
+  readonly def: ClassDefinition;
+  readonly sw: StopwatchDefinition;
+  readonly threshold: ThresholdDefinition;
+  readonly target: ThresholdTarget;
+}
+
+/** What one object's transaction did. */
+interface Outcome {
+  readonly row: LockedTicket;
+  readonly transitions: Transition[];
+  /** When the mark was saved: the next escalation's history change is dated from it. */
+  readonly markedAt: string;
+}
+
+/** cron.php's `time() < $iTimeLimit`, plus the run's stop signal. */
+function timeIsUp(ctx: TaskContext): boolean {
+  return ctx.signal.aborted || ctx.clock.nowMs() >= ctx.deadline;
+}
+
+/** The checks of the installed classes, in cron.php's order; a class whose table is absent is skipped. */
+async function checksOf(ctx: TaskContext): Promise<Check[]> {
+  const checks: Check[] = [];
+  for (const def of STOPWATCH_CLASSES) {
+    // Module not installed (e.g. no Incident in a request-only iTop): nothing to check, nothing to say.
+    if (!(await ctx.db.hasTable(def.table))) continue;
+    const excludeArchived = await hasArchiveFlag(ctx.db, def.rootTable);
+    for (const sw of def.stopwatches) {
+      const thresholds = sw.thresholds.map((th) => th.index);
+      for (const threshold of sw.thresholds) {
+        const target = {
+          table: def.table,
+          rootTable: def.rootTable,
+          stopwatch: sw.code,
+          threshold: threshold.index,
+          thresholds,
+          excludeArchived,
+        };
+        checks.push({ def, sw, threshold, target });
+      }
+    }
+  }
+  return checks;
+}
+
+/**
+ * Escalates and marks one object in a transaction. Undefined when it is no longer due (changed since the
+ * list was read) or when it failed (logged; it stays unmarked and is retried at the next pass). A lost
+ * connection is not an object's failure: it ends the task as cron.php's MySQLHasGoneAwayException.
+ */
+async function processObject(
+  ctx: TaskContext,
+  check: Check,
+  id: number,
+  change: CurrentChange,
+): Promise<Outcome | undefined> {
+  const { db } = ctx;
+  try {
+    return await db.transaction(async (tx) => {
+      const now = ctx.clock.nowLocal();
+      const row = await lockDueTicket(db, tx, check.target, id, now);
+      if (row === undefined) return undefined;
+      const transitions = await applyThresholdActions(
+        { db, log: ctx.log, userId: ctx.userId },
+        tx,
+        { def: check.def, id, status: row.status },
+        check.threshold.actions,
+        change,
+        now,
+      );
+      await markThresholdTriggered(db, tx, check.target, id, now);
+      return { row, transitions, markedAt: now };
+    });
+  } catch (e) {
+    if (e instanceof DbGoneAwayError) throw e;
+    const err = coerceError(e);
+    const item = `${check.def.className}::${id} ${check.sw.code} ${check.threshold.index}`;
+    ctx.log.error(
+      { err, class: check.def.className, id, stopwatch: check.sw.code, threshold: check.threshold.index },
+      `${item}: not processed, retried at the next pass: ${err.message}`,
+    );
+    return undefined;
+  }
+}
+
+/** One pass: returns cron.php's message, `Triggered <n> threshold(s):<Class>::<id> <sw> <i>, ...`. */
+async function process(ctx: TaskContext): Promise<string> {
+  const fired: string[] = [];
+  // cron.php opens the task's history change before running it (spec §3.1).
+  let change = taskChange(ctx.clock.nowLocal());
+  for (const check of await checksOf(ctx)) {
+    if (timeIsUp(ctx)) break;
+    const { def, sw, threshold } = check;
+    const due = await selectDueTickets(ctx.db, check.target, ctx.clock.nowLocal());
+    for (const { id } of due) {
+      if (timeIsUp(ctx)) break;
+      const outcome = await processObject(ctx, check, id, change);
+      if (outcome === undefined) continue;
+      change = markChange(outcome.markedAt);
+      fired.push(`${def.className}::${id} ${sw.code} ${threshold.index}`);
+      ctx.log.info(
+        { class: def.className, id, stopwatch: sw.code, threshold: threshold.index, transitions: outcome.transitions },
+        'threshold triggered',
+      );
+      // ---- Extension point: threshold notifications (TriggerOnThresholdReached) plug in here. ----
+      await onThresholdReached(ctx, {
+        class: def.className,
+        classPath: def.classPath,
+        id,
+        stopwatch: sw.code,
+        threshold: threshold.index,
+        row: outcome.row,
+        transitions: outcome.transitions,
+      });
+    }
+  }
+  return `Triggered ${fired.length} threshold(s):${fired.join(', ')}`;
+}
+
+/** iTop's CheckStopWatchThresholds: periodic, every 10 seconds. */
+export const checkStopWatchThresholds: BackgroundTask = {
+  className: 'CheckStopWatchThresholds',
+  periodicity: () => 10,
+  process,
+};

@@ -1,0 +1,281 @@
+/**
+ * iTop's ExecAsyncTask (spec §7.1): every 2 s, runs the queued asynchronous tasks — e-mails
+ * (AsyncSendEmail) and newsroom notifications (AsyncSendNewsroom) — oldest first, deletes those that
+ * succeed, and applies iTop's retry policy (`async_task_retries`) to those that fail.
+ *
+ * Beyond cron.php: due tasks are fetched a batch at a time and claimed one by one with a conditional
+ * UPDATE; one SMTP connection serves the whole run; rows left `running` by a crash are recovered after
+ * `itop_cron.async_running_timeout` seconds as a failed attempt; tasks of classes itop-cron does not know
+ * (an extension's) are left alone and reported once per run.
+ */
+import type { InlineImageLookup } from '../mail/buildMail.js';
+import { buildMail } from '../mail/buildMail.js';
+import { cronMailSettings, inlineImageLookup } from '../mail/queue.js';
+import { createMailTransport, MailSendError, type MailSettings, type MailTransport } from '../mail/transport.js';
+import { decodeV2 } from '../mail/v2Message.js';
+import { settingInt } from '../config/php.js';
+import {
+  claimTask,
+  deleteTask,
+  loadEmailTask,
+  loadNewsroomTask,
+  otherPlannedClasses,
+  recordFailure,
+  selectDueTasks,
+  selectStuckTasks,
+  setEventMessage,
+  SUBCLASS_TABLES,
+  type AsyncEmailRow,
+  type AsyncNewsroomRow,
+  type AsyncTaskRow,
+} from '../db/asyncTasks.js';
+import type { Queryable } from '../db/types.js';
+import { coerceError, DbGoneAwayError } from '../errors.js';
+import { prepareNewsroom } from './asyncNewsroom.js';
+import { planFailure, retryPolicy } from './asyncRetry.js';
+import type { BackgroundTask, TaskContext } from './types.js';
+
+/** Due tasks fetched per query: enough to keep the SMTP connection busy, few enough to stay fresh. */
+const BATCH = 100;
+const DEFAULT_RUNNING_TIMEOUT = 600;
+
+/** State of one process() call. */
+interface Run {
+  readonly ctx: TaskContext;
+  readonly settings: MailSettings;
+  readonly lookup: InlineImageLookup;
+  /** Opened on the first e-mail, closed at the end of the run. */
+  transport: MailTransport | undefined;
+}
+
+/** What a task's own work produced: cron.php's status string, and the writes that must commit with the deletion. */
+interface Outcome {
+  status: string;
+  write?: (tx: Queryable) => Promise<void>;
+}
+
+/** A task whose data cannot be read at all (iTop: MarkAsRunning failed): it is deleted, not retried. */
+class CorruptedTaskError extends Error {}
+
+/** nodemailer's codes for a server that cannot be reached or talked to: every following mail would fail alike. */
+const TRANSPORT_DOWN = new Set(['ECONNECTION', 'ETIMEDOUT', 'ESOCKET', 'EDNS', 'ETLS', 'EAUTH']);
+
+function isTransportDown(e: unknown): boolean {
+  return e instanceof MailSendError && e.code !== undefined && TRANSPORT_DOWN.has(e.code);
+}
+
+function stopping(ctx: TaskContext): boolean {
+  return ctx.signal.aborted || ctx.clock.nowMs() >= ctx.deadline;
+}
+
+/** The SMTP reply code (e.g. 550) or a numeric error code; iTop stores the exception code, usually 0. */
+function errorCode(e: unknown): number {
+  const { responseCode, code } = (e ?? {}) as { responseCode?: unknown; code?: unknown };
+  if (typeof responseCode === 'number' && Number.isSafeInteger(responseCode)) return responseCode;
+  if (typeof code === 'number' && Number.isSafeInteger(code)) return code;
+  return 0;
+}
+
+/** AsyncSendEmail, and AsyncSendNewsroom where the table exists (iTop ≥ 3.2). */
+async function handledClasses(ctx: TaskContext): Promise<string[]> {
+  const classes = ['AsyncSendEmail'];
+  if (await ctx.db.hasTable('priv_async_send_newsroom')) classes.push('AsyncSendNewsroom');
+  return classes;
+}
+
+/** Logs, once per class and per cron run, planned tasks of classes no one here runs. */
+async function reportOtherClasses(ctx: TaskContext, classes: readonly string[], reported: Set<string>): Promise<void> {
+  for (const { realclass, n } of await otherPlannedClasses(ctx.db, classes)) {
+    if (reported.has(realclass)) continue;
+    reported.add(realclass);
+    ctx.log.warn(
+      { realclass, planned: n },
+      `ExecAsyncTask: ${n} planned async task(s) of class '${realclass}' left alone: itop-cron does not implement that class`,
+    );
+  }
+}
+
+/** Writes the event message, falling back to the short text as iTop does when the long one cannot be written. */
+async function reportOnEvent(run: Run, eventId: number | null, message: string, fallback: string): Promise<void> {
+  if (eventId === null || eventId === 0) return;
+  const { db, log } = run.ctx;
+  for (const text of [message, fallback]) {
+    try {
+      if ((await setEventMessage(db, db, eventId, text)) > 0) return;
+      break; // no such event: the fallback would not find it either
+    } catch (e) {
+      if (e instanceof DbGoneAwayError) throw e;
+      log.warn({ eventId, err: coerceError(e).message }, 'cannot write the async task result on its event');
+    }
+  }
+  log.warn({ eventId }, 'the event of an async task is missing; its result is only in the log');
+}
+
+/**
+ * iTop's HandleError: the task is planned again while retries remain, else left in `error`. With
+ * `expectStartedAt`, only a row still `running` since then is changed (stuck-row recovery).
+ */
+async function handleError(run: Run, row: AsyncTaskRow, error: string, code: number, expectStartedAt?: string | null): Promise<void> {
+  const { ctx } = run;
+  const plan = planFailure(row, retryPolicy(ctx.config, row.realclass), error, code, ctx.clock);
+  if (!(await recordFailure(ctx.db, row.id, plan.update, expectStartedAt))) return;
+  if (plan.retryIn !== undefined) {
+    ctx.log.info(
+      { asyncTask: row.id, realclass: row.realclass, remaining: plan.remaining, retryIn: plan.retryIn },
+      `Failed to process async task #${row.id} - reason: ${error} - remaining retries: ${plan.remaining} - next retry in ${plan.retryIn}s`,
+    );
+  } else {
+    ctx.log.error({ asyncTask: row.id, realclass: row.realclass }, `Failed to process async task #${row.id} - reason: ${error}`);
+  }
+  await reportOnEvent(run, row.event_id, plan.eventMessage, plan.eventFallback);
+}
+
+/**
+ * Tasks left `running` for longer than `itop_cron.async_running_timeout` seconds (default 600, 0 = never)
+ * belong to a run that died: each counts as a failed attempt, so it is retried only as the policy allows.
+ */
+async function recoverStuck(run: Run, classes: readonly string[]): Promise<void> {
+  const { ctx } = run;
+  const timeout = settingInt(ctx.config.settings, 'itop_cron.async_running_timeout', DEFAULT_RUNNING_TIMEOUT);
+  if (timeout <= 0) return;
+  const cutoff = ctx.clock.format(ctx.clock.nowMs() - timeout * 1000);
+  for (const row of await selectStuckTasks(ctx.db, cutoff, classes)) {
+    const error = `Interrupted while running (started ${row.started ?? 'at an unknown time'}); requeued`;
+    ctx.log.warn({ asyncTask: row.id, realclass: row.realclass, started: row.started }, `async task #${row.id}: ${error}`);
+    await handleError(run, row, error, 0, row.started);
+  }
+}
+
+/** Replays a queued e-mail and sends it (AsyncSendEmail::DoProcess). */
+async function sendEmail(run: Run, row: AsyncEmailRow): Promise<Outcome> {
+  const version = row.version === null ? '' : String(row.version);
+  if (version === '1') {
+    throw new Error(
+      'Version 1 of the serialization format (a serialized PHP object) cannot be replayed by itop-cron; use iTop\'s cron.php for this task',
+    );
+  }
+  // iTop counts an unknown version as done: the task is deleted with this message (spec §7.1).
+  if (version !== '2') return { status: `Unknown version of the serialization format: ${version}` };
+  const mail = await buildMail(decodeV2(row.message ?? ''), {
+    ...(run.settings.defaultFrom !== undefined ? { defaultFrom: run.settings.defaultFrom } : {}),
+    inlineImages: run.lookup,
+  });
+  run.transport ??= createMailTransport(run.settings, run.ctx.log);
+  await run.transport.send(mail);
+  return { status: 'Sent' };
+}
+
+/** One attempt: what the task's work produced, or why it failed. */
+type Attempt = { row: AsyncTaskRow; outcome: Outcome; error?: undefined } | { row: AsyncTaskRow; outcome?: undefined; error: unknown };
+
+/** Performs one claimed task. Undefined when the row vanished in the meantime. */
+async function perform(run: Run, id: number, realclass: string): Promise<Attempt | undefined> {
+  const { db } = run.ctx;
+  const row: AsyncEmailRow | AsyncNewsroomRow | undefined =
+    realclass === 'AsyncSendNewsroom' ? await loadNewsroomTask(db, id) : await loadEmailTask(db, id);
+  if (row === undefined) return undefined;
+  try {
+    if (row.sub_id === null) {
+      throw new CorruptedTaskError(`no ${realclass} row #${id} in ${SUBCLASS_TABLES[realclass] ?? 'its table'}`);
+    }
+    if (realclass !== 'AsyncSendNewsroom') return { row, outcome: await sendEmail(run, row as AsyncEmailRow) };
+    const { write } = await prepareNewsroom(db, row as AsyncNewsroomRow, run.ctx.clock.nowLocal());
+    return { row, outcome: { status: 'Sent', write } };
+  } catch (e) {
+    if (e instanceof DbGoneAwayError) throw e;
+    return { row, error: e };
+  }
+}
+
+/**
+ * Success: the event gets the status (first, as cron.php), then the task is deleted; a newsroom task's
+ * events are created in the same transaction as the deletion, so they exist exactly once. An e-mail was
+ * already accepted by the server at this point: if the process dies before the deletion, the row stays
+ * `running` and recoverStuck later counts it as a failed attempt, so the mail may be sent once more when
+ * the policy allows a retry. That window (server reply → DELETE) is a round trip or two.
+ */
+async function finish(run: Run, row: AsyncTaskRow, outcome: Outcome): Promise<void> {
+  const { db } = run.ctx;
+  const hasEvent = row.event_id !== null && row.event_id !== 0;
+  const { write } = outcome;
+  if (write !== undefined) {
+    await db.transaction(async (tx) => {
+      await write(tx);
+      if (hasEvent) await setEventMessage(tx, db, row.event_id as number, outcome.status);
+      await deleteTask(tx, db, row.id, row.realclass);
+    });
+  } else {
+    if (hasEvent) await setEventMessage(db, db, row.event_id as number, outcome.status);
+    await deleteTask(db, db, row.id, row.realclass);
+  }
+  run.ctx.log.debug({ asyncTask: row.id, realclass: row.realclass, status: outcome.status }, 'async task done');
+}
+
+/** iTop: a task whose data cannot be loaded is reported on its event and deleted. */
+async function dropCorrupted(run: Run, row: AsyncTaskRow, reason: string): Promise<void> {
+  const { db, log } = run.ctx;
+  log.error({ asyncTask: row.id }, `Failed to process async task #${row.id} - reason: ${reason} - fatal error, deleting the task.`);
+  if (row.event_id !== null && row.event_id !== 0) await setEventMessage(db, db, row.event_id, `Failed, corrupted data: ${reason}`);
+  await deleteTask(db, db, row.id, row.realclass);
+}
+
+/**
+ * Runs one claimed task to its end state. Returns false when the mail server is unreachable, so that the
+ * run stops there: the next mails would each wait for the same timeout and burn an attempt for nothing.
+ */
+async function runOne(run: Run, id: number, realclass: string): Promise<boolean> {
+  const done = await perform(run, id, realclass);
+  if (done === undefined) return true;
+  const { row, outcome, error } = done;
+  if (outcome !== undefined) {
+    await finish(run, row, outcome);
+    return true;
+  }
+  if (error instanceof CorruptedTaskError) {
+    await dropCorrupted(run, row, error.message);
+    return true;
+  }
+  await handleError(run, row, coerceError(error).message, errorCode(error));
+  if (!isTransportDown(error)) return true;
+  run.ctx.log.warn({ asyncTask: id, code: (error as MailSendError).code }, 'mail server unreachable: the rest of the queue waits for the next run');
+  return false;
+}
+
+/** Creates the task; the per-run memory (classes already reported) lives as long as the instance. */
+export function createExecAsyncTask(): BackgroundTask {
+  const reported = new Set<string>();
+  return {
+    className: 'ExecAsyncTask',
+    periodicity: () => 2,
+    async process(ctx) {
+      // Computed once, as cron.php: a task re-planned during this run is not due again in this run.
+      const now = ctx.clock.nowLocal();
+      const run: Run = { ctx, settings: cronMailSettings(ctx.config), lookup: inlineImageLookup(ctx.db), transport: undefined };
+      let processed = 0;
+      try {
+        const classes = await handledClasses(ctx);
+        await reportOtherClasses(ctx, classes, reported);
+        await recoverStuck(run, classes);
+        let more = true;
+        while (more && !stopping(ctx)) {
+          const due = await selectDueTasks(ctx.db, now, classes, BATCH);
+          more = due.length === BATCH;
+          for (const task of due) {
+            if (stopping(ctx)) break;
+            // Recorded as running before anything is sent: a crash leaves a `running` row, never a silent resend.
+            if (!(await claimTask(ctx.db, task.id, ctx.clock.nowLocal()))) continue;
+            processed++;
+            if (!(await runOne(run, task.id, task.realclass))) {
+              more = false;
+              break;
+            }
+          }
+        }
+      } finally {
+        run.transport?.close();
+      }
+      if (processed > 0) ctx.log.info({ processed }, 'async tasks processed');
+      return `processed ${processed} tasks`;
+    },
+  };
+}
