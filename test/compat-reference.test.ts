@@ -81,6 +81,6 @@ test('a first verbose run on the real fresh install creates the rows iTop create
   // Lines between the markers have cron.php's shapes (times masked).
   const masked = r.stdout.replace(/\d{4}-\d\d-\d\d \d\d:\d\d:\d\d/g, 'DATE').replace(/: \d{10} \(/g, ': UNIX (');
   assert.match(masked, /^Starting: UNIX \(DATE\)\nPlanned duration = 3 seconds\nLoop pause = 1 seconds\nCreating record for: /);
-  assert.match(masked, /\n\d+ Tasks planned to run now \(DATE\):\n\+-{27}\+-{9}\+-{21}\+-{21}\+\n\| Task Class {16}\| Status  \| Last Run {12}\| Next Run {12}\|\n/);
+  assert.match(masked, /\n\d+ Tasks planned to run now \(DATE\):\n\+-{27}\+-{9}\+-{21}\+-{21}\+\n\| Task Class {16}\| Status {2}\| Last Run {12}\| Next Run {12}\|\n/);
   if (ours.has('BackupExec')) assert.match(masked, /\n-- Skipping task: BackupExec -{29} until: DATE\n/);
 });
