@@ -144,6 +144,23 @@ test('AsyncSendNewsroom: one unread EventNotificationNewsroom per recipient, tas
   assert.equal(s.messages.length, 0);
 });
 
+test('a refused SMTP login: the mail fails once, the run stops, and the password is nowhere', async (t) => {
+  const tdb = await createTestDb(t);
+  const s = await startSmtpSink({ auth: { user: 'itop', pass: 'right' } });
+  t.after(() => s.close());
+  const secret = 'Wr0ng.Smtp-Pa55';
+  const { ctx, lines } = setup(t, tdb, s, { 'email_transport_smtp.username': 'itop', 'email_transport_smtp.password': secret });
+  const first = await insertMail(tdb, 'first');
+  const second = await insertMail(tdb, 'second');
+  assert.equal(await createExecAsyncTask().process(ctx()), 'processed 1 tasks');
+  const r = await row(tdb, first);
+  assert.equal(r?.status, 'error');
+  assert.match(r.last_error, /535/);
+  assert.equal((await row(tdb, second))?.status, 'planned', 'waits for the next run');
+  const everything = JSON.stringify(lines()) + JSON.stringify(await tdb.query('SELECT * FROM priv_async_task'));
+  for (const form of [secret, Buffer.from(secret).toString('base64')]) assert.ok(!everything.includes(form), 'password leaked');
+});
+
 test('past the deadline or once aborted, nothing is taken', async (t) => {
   const tdb = await createTestDb(t);
   const s = await sink(t);

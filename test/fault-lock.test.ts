@@ -92,7 +92,8 @@ test('a maintenance flag appearing while a task ignores its signal: the run stop
   assert.ok(latency < 15_000, 'long before the 40 s task would have ended');
 });
 
-test('no output of this suite contains the password', () => {
+test('no output of this suite contains the password', (t) => {
   assert.ok(recorder.count > 0);
+  t.diagnostic(`${recorder.count} outputs scanned for the password`);
   recorder.assertNever(PWD);
 });

@@ -158,7 +158,8 @@ test('kill -9 during a backup (dump, then archive): never a half-written archive
   assert.equal(Number((await task(db, 'BackupExec'))?.['running']), 0);
 });
 
-test('no output of this suite contains the password', () => {
+test('no output of this suite contains the password', (t) => {
   assert.ok(recorder.count > 0);
+  t.diagnostic(`${recorder.count} outputs scanned for the password`);
   recorder.assertNever(PWD);
 });

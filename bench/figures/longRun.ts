@@ -3,6 +3,8 @@
  * queued, drafts expiring, tickets reaching their SLA), BENCH_MINUTES long: the lateness of task starts
  * (actual start − next_run_date, from the `task run` log lines) and the RSS over time (/proc, every second).
  */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { queueMail } from '../../src/mail/queue.js';
 import { startSmtpSink } from '../../test/helpers/smtpSink.js';
@@ -105,6 +107,9 @@ export async function longRunFigures(server: BenchServer, minutes: number): Prom
     const out = await cron.done;
     if (out.code !== 0) throw new Error(`the long run exited with ${out.code}: ${out.stdout.slice(-500)} ${out.stderr.slice(-1000)}`);
 
+    // BENCH_LOG_DIR keeps the run's log for a closer look (which task was late, and why).
+    const logDir = process.env['BENCH_LOG_DIR'];
+    if (logDir !== undefined && logDir !== '') writeFileSync(join(logDir, 'long-run.log'), out.stderr);
     const runs = taskRuns(out.stderr, started);
     const late = runs.map((r) => r.latenessMs);
     const p99 = percentile(late, 99);

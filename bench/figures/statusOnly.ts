@@ -2,11 +2,14 @@
  * `--status_only` as monitoring calls it every minute: the built CLI against its floor (node + mysql2 +
  * one SELECT + print), alternated, with 10 and 1,000 registry rows. Wall time and peak RSS.
  */
+import bcrypt from 'bcryptjs';
+import { verifyItopPassword } from '../../src/auth/password.js';
 import { builtInTasks } from '../../src/tasks/registry.js';
+import { passwordColumns } from '../../test/helpers/testDb.js';
 import { cronCommand, cronEnv, floorCommand, floorEnv, seedRegistry } from '../lib/cron.js';
 import { runMeasured, type MeasuredRun } from '../lib/proc.js';
 import { mib, type ResultRow } from '../lib/report.js';
-import type { BenchServer } from '../lib/server.js';
+import { ADMIN, type BenchDb, type BenchServer } from '../lib/server.js';
 import { median } from '../lib/stats.js';
 
 const RSS_LIMIT_KIB = 60 * 1024;
@@ -18,6 +21,49 @@ async function checked(run: Promise<MeasuredRun>, what: string, rows: number): P
     throw new Error(`${what} failed (exit ${r.code}, ${lines} lines): ${r.stdout.slice(0, 300)} ${r.stderr.slice(0, 500)}`);
   }
   return r;
+}
+
+/**
+ * The share of the password check: the same runs with the administrator's password stored in iTop's
+ * legacy salted SHA-256 form (iTop ≤ 2.5, still accepted) instead of bcrypt cost 10. Informative: the
+ * floor checks no password at all, cron.php and itop-cron must.
+ */
+async function withoutBcrypt(db: BenchDb, reps: number, floorWall: number): Promise<ResultRow[]> {
+  const { hash, salt } = passwordColumns(ADMIN.password, true);
+  await db.execute(
+    'UPDATE priv_user_local SET password_hash = ?, password_salt = ? WHERE id = (SELECT id FROM priv_user WHERE login = ?)',
+    [hash, salt, ADMIN.login],
+  );
+  const [cmd, args] = cronCommand('--status_only=1');
+  const runs: MeasuredRun[] = [];
+  for (let i = 0; i <= reps; i++) {
+    const r = await checked(runMeasured(cmd, args, { env: cronEnv(db) }), 'itop-cron --status_only (SHA-256)', 10);
+    if (i > 0) runs.push(r);
+  }
+  const wall = median(runs.map((r) => r.wallMs));
+  const check = median(await bcryptTimes(reps));
+  return [
+    {
+      figure: '--status_only wall time, 10 rows, legacy SHA-256 password (no bcrypt)',
+      value: `${wall.toFixed(0)} ms`, floor: `${floorWall.toFixed(0)} ms`, ratio: wall / floorWall, target: '(informative)', pass: undefined,
+    },
+    {
+      figure: 'bcrypt cost 10 check alone (bcryptjs, in-process)',
+      value: `${check.toFixed(0)} ms`, floor: '—', ratio: Number.NaN, target: '(informative)', pass: undefined,
+    },
+  ];
+}
+
+/** Times of verifyItopPassword on a PHP cost-10 hash, in this process. */
+async function bcryptTimes(reps: number): Promise<number[]> {
+  const hash = bcrypt.hashSync(ADMIN.password, 10).replace(/^\$2[ab]\$/, '$2y$');
+  const times: number[] = [];
+  for (let i = 0; i <= reps; i++) {
+    const t = performance.now();
+    if (!(await verifyItopPassword(ADMIN.password, hash, ''))) throw new Error('bcrypt check failed');
+    if (i > 0) times.push(performance.now() - t);
+  }
+  return times;
 }
 
 /** Measures one data size; `reps` runs of each side after one warm-up of each. */
@@ -42,6 +88,7 @@ async function measureSize(server: BenchServer, size: number, reps: number): Pro
     const fWall = median(floor.map((r) => r.wallMs));
     const pRss = median(product.map((r) => r.peakRssKiB));
     const fRss = median(floor.map((r) => r.peakRssKiB));
+    const extra = size === 10 ? await withoutBcrypt(db, reps, fWall) : [];
     return [
       {
         figure: `--status_only wall time, ${size} rows`,
@@ -53,6 +100,7 @@ async function measureSize(server: BenchServer, size: number, reps: number): Pro
         value: mib(pRss), floor: mib(fRss), ratio: pRss / fRss,
         target: '≤ 60 MiB', pass: pRss <= RSS_LIMIT_KIB,
       },
+      ...extra,
     ];
   } finally {
     await db.drop();

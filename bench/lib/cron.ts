@@ -33,9 +33,13 @@ export function cronEnv(db: BenchDb, extra: Record<string, string> = {}): NodeJS
   return { ...env, ...db.env, ITOP_TIMEZONE: 'UTC', ITOP_CRON_LOG_LEVEL: 'info', ...extra };
 }
 
-/** `node bin/itop-cron.js --param_file=<admin params> ...args`, as [command, argv]. */
+/**
+ * `node bin/itop-cron.js --param_file=<admin params> ...args`, as [command, argv]. BENCH_NODE_ARGS
+ * (space-separated) adds node options, for investigations (`--cpu-prof`, heap flags); never for results.
+ */
 export function cronCommand(...args: string[]): [string, string[]] {
-  return [process.execPath, [BIN, `--param_file=${adminParamFile()}`, ...args]];
+  const nodeArgs = (process.env['BENCH_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '');
+  return [process.execPath, [...nodeArgs, BIN, `--param_file=${adminParamFile()}`, ...args]];
 }
 
 /** The environment of a floor script: the same database and account, as BENCH_DB_* variables. */

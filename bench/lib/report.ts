@@ -21,7 +21,8 @@ function cells(r: ResultRow): string[] {
     r.figure,
     r.value,
     r.floor,
-    Number.isNaN(r.ratio) ? '—' : `${r.ratio.toFixed(2)}×`,
+    // NaN went through JSON as null (bench/results.json).
+    typeof r.ratio !== 'number' || !Number.isFinite(r.ratio) ? '—' : `${r.ratio.toFixed(2)}×`,
     r.target,
     r.pass === undefined ? '' : r.pass ? 'yes' : 'NO',
   ];

@@ -2,8 +2,9 @@
  * Environment variables and the `.env` file: the third configuration source (DESIGN.md "Configuration
  * sources"), below the command line and parameter files, above config-itop.php.
  */
+import { statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
-import dotenv from 'dotenv';
 import { ConfigError } from '../errors.js';
 
 /**
@@ -14,6 +15,14 @@ import { ConfigError } from '../errors.js';
  */
 export function loadDotEnv(cwd: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
   const file = path.join(cwd, '.env');
+  // Most runs have no .env: dotenv is loaded only when there is one (it is 10 ms of every --status_only,
+  // bench/RESULTS.md). An unreadable file or folder still goes to dotenv, which reports why.
+  try {
+    if (statSync(file, { throwIfNoEntry: false }) === undefined) return undefined;
+  } catch {
+    // not stat-able: let dotenv say why below
+  }
+  const dotenv = createRequire(import.meta.url)('dotenv') as typeof import('dotenv');
   const result = dotenv.config({ path: file, quiet: true, override: false, processEnv: env as Record<string, string> });
   if (result.error === undefined) return file;
   const code = (result.error as NodeJS.ErrnoException).code;

@@ -20,7 +20,7 @@ import {
   v2Message,
   wrapBody,
 } from './mailParts.js';
-import { attributeValue, friendlyName, type ItopObject, type ObjectStore } from './objectArgs.js';
+import { argumentValue, friendlyName, type ItopObject, type ObjectStore } from './objectArgs.js';
 import { applyParams, type TemplateParam } from './placeholders.js';
 import { findRecipients, type RecipientField, type Recipients } from './recipients.js';
 import { sanitizeHtml } from './sanitize.js';
@@ -91,7 +91,7 @@ function queryArgs(act: Activation, trigger: ItopObject, action: ItopObject) {
     const [param, att] = name.split('->');
     const obj = objects[param ?? ''];
     if (obj === undefined || att === undefined) return undefined;
-    return attributeValue(act.store, obj, att);
+    return argumentValue(act.store, obj, att);
   };
 }
 

@@ -16,7 +16,7 @@ import './classes.js';
 import { classPath } from './datamodel.js';
 import { changeTracker, ensureAppPreferences } from './events.js';
 import { environmentId } from './mailParts.js';
-import { attributeValue, createObjectStore, type ItopObject, type ObjectStore } from './objectArgs.js';
+import { argumentValue, createObjectStore, type ItopObject, type ObjectStore } from './objectArgs.js';
 import type { RenderEnv } from './templates.js';
 import { actionLinks, contextMatches, filterMatches, selectTriggers, type TriggerRow } from './triggers.js';
 
@@ -128,7 +128,7 @@ export async function activateThresholdTriggers(ctx: TaskContext, hit: Threshold
   const act = await activation(ctx, store, object, () => (transport ??= createMailTransport(cronMailSettings(ctx.config), ctx.log)));
   const params = async (name: string) => {
     const [p, att] = name.split('->');
-    return p === 'this' && att !== undefined ? attributeValue(store, object, att) : undefined;
+    return p === 'this' && att !== undefined ? argumentValue(store, object, att) : undefined;
   };
   const prepared = { done: false };
   try {

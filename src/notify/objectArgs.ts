@@ -110,6 +110,12 @@ export async function attributeValue(store: ObjectStore, obj: ItopObject, code: 
   return phpString(rawValue(obj, att));
 }
 
+/** An OQL argument `:<param>-><code>`: the attribute's value, undefined when the class has no such attribute. */
+export async function argumentValue(store: ObjectStore, obj: ItopObject, code: string): Promise<string | undefined> {
+  if (code !== 'id' && code !== 'friendlyname' && attributeOf(obj, code) === undefined) return undefined;
+  return attributeValue(store, obj, code);
+}
+
 /** The object an external key of `obj` points to, if any. */
 export async function remoteObject(store: ObjectStore, obj: ItopObject, keyCode: string): Promise<ItopObject | undefined> {
   const key = attributeOf(obj, keyCode);

@@ -73,9 +73,7 @@ async function attributeSql(scope: Scope, alias: string, cls: string, att: Resol
     case 'extfield':
       return extFieldSql(scope, alias, cls, att);
     case 'linkset':
-    case 'caselog':
-      if (att.def.type === 'linkset') throw new OqlUnsupportedError(`condition on the link set '${att.code}'`, scope.ctx.query);
-      break;
+      throw new OqlUnsupportedError(`condition on the link set '${att.code}'`, scope.ctx.query);
     case 'stopwatch':
       return `${tableAlias(alias, att.table ?? root, root)}.${q(`${att.code}_timespent`)}`;
     case 'subitem':

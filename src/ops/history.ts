@@ -43,9 +43,18 @@ export function createHistoryRecorder(opts: HistoryOptions): HistoryRecorder {
   const host = opts.host ?? hostname();
   const every = Math.max(1, opts.pruneEvery ?? PRUNE_EVERY);
   const inserts = new Map<string, number>();
+  let disabled = false;
   return {
     async record(event) {
-      await ensureHistoryTable(db);
+      if (disabled) return;
+      try {
+        await ensureHistoryTable(db);
+      } catch (e) {
+        // Typically a database user without the CREATE privilege: say it once, not at every task run.
+        disabled = true;
+        log.error({ err: (e as Error).message }, 'run history disabled for this run: its table cannot be created');
+        return;
+      }
       await insertRunHistory(db, {
         className: event.className,
         planned: event.planned,

@@ -7,6 +7,7 @@ import type { BackgroundTask } from '../tasks/types.js';
 import { maintenanceDetected } from './maintenance.js';
 import { clearStaleRunningFlags, reSyncProcesses } from './resync.js';
 import type { RunEnv } from './runEnv.js';
+import { sleepAfterPass } from './cadence.js';
 import { runTask } from './runTask.js';
 import { watchTask } from './taskWatch.js';
 
@@ -64,6 +65,7 @@ export async function cronExec(env: RunEnv, tasks: readonly BackgroundTask[], lo
   while (clock.nowUnix() < timeLimit) {
     if (env.signal.aborted) return { kind: 'stopped' };
     if (maintenanceDetected(config.appRoot)) return { kind: 'maintenance' };
+    const passStart = clock.nowMs();
     const nowLocal = clock.nowLocal();
     const { due, lockOwner } = await dueTasksAndLockOwner(env.db, nowLocal, lock.name, classes);
     if (lockOwner !== lock.connectionId) {
@@ -119,7 +121,8 @@ export async function cronExec(env: RunEnv, tasks: readonly BackgroundTask[], lo
         out.line('');
       }
     }
-    if (!(await pause(env, config.cron.sleep))) {
+    // From the pass's start, on a whole second: see cadence.ts (cron.php sleeps after the pass).
+    if (!(await pause(env, sleepAfterPass(passStart, clock.nowMs(), config.cron.sleep)))) {
       return env.signal.aborted ? { kind: 'stopped' } : { kind: 'maintenance' };
     }
   }

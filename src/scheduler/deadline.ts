@@ -128,6 +128,7 @@ export function runWithDeadline(env: RunEnv, task: BackgroundTask, limitMs: numb
     const abandon = (error: TaskTimeoutError): void => {
       if (settled) return;
       cleanup();
+      env.log.error({ task: task.className, isolated: modulePath !== undefined }, error.message);
       controller.abort(error);
       exec.kill().then(
         () => reject(error),

@@ -102,7 +102,8 @@ const LEVELS: Record<number, 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fa
 /** Re-logs a pino line written in the worker through the main logger (one destination, one scrubbing). */
 function relog(log: Logger, line: string): void {
   try {
-    const { level, msg, time: _t, pid: _p, hostname: _h, name: _n, ...rest } = JSON.parse(line) as Record<string, unknown>;
+    // The main logger's own bindings (task, pid, time...) replace the worker's.
+    const { level, msg, time: _t, pid: _p, hostname: _h, name: _n, task: _c, ...rest } = JSON.parse(line) as Record<string, unknown>;
     const method = LEVELS[Number(level)] ?? 'info';
     log[method](rest, typeof msg === 'string' ? msg : '');
   } catch {
