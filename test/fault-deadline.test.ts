@@ -34,7 +34,7 @@ function neverTask(seen: { signal?: AbortSignal }): BackgroundTask {
   };
 }
 
-test('a never-resolving task is abandoned at its hard deadline, its signal fired', async (t) => {
+test('a never-resolving task is abandoned at its hard deadline, its signal fired', { timeout: 30_000 }, async (t) => {
   const db = await createTestDb(t);
   const run = inProcessEnv(db, {}, { task_grace_seconds: '0' });
   t.after(() => run.close());
@@ -47,7 +47,7 @@ test('a never-resolving task is abandoned at its hard deadline, its signal fired
   assert.equal(seen.signal?.aborted, true);
 });
 
-test('runTask records an abandoned run: duration, error, drift-free next run, running left at 1', async (t) => {
+test('runTask records an abandoned run: duration, error, drift-free next run, running left at 1', { timeout: 30_000 }, async (t) => {
   const db = await createTestDb(t);
   const run = inProcessEnv(db, { 'itop_cron.task_deadlines': 'InProcessNever=1' });
   t.after(() => run.close());
@@ -68,7 +68,7 @@ test('runTask records an abandoned run: duration, error, drift-free next run, ru
   assert.ok(run.logs.some((l) => l.includes('"outcome":"timeout"')));
 });
 
-test('a busy loop in a worker thread is terminated at its hard deadline (declared isolated, or by the setting)', async (t) => {
+test('a busy loop in a worker thread is terminated at its hard deadline (declared isolated, or by the setting)', { timeout: 30_000 }, async (t) => {
   const db = await createTestDb(t);
   const run = inProcessEnv(db, { 'itop_cron.task_deadlines': { FaultBusyLoop: 1, FaultSpin: 1 }, 'itop_cron.isolate_extensions': true });
   t.after(() => run.close());
@@ -83,7 +83,7 @@ test('a busy loop in a worker thread is terminated at its hard deadline (declare
   // The main thread kept its event loop all along (the timers above fired).
 });
 
-test('an isolated task uses the database, prints, logs and returns through the worker', async (t) => {
+test('an isolated task uses the database, prints, logs and returns through the worker', { timeout: 30_000 }, async (t) => {
   const db = await createTestDb(t);
   const run = inProcessEnv(db, {}, { marker: 'm1' });
   t.after(() => run.close());
@@ -106,7 +106,7 @@ test('an isolated task uses the database, prints, logs and returns through the w
   });
 });
 
-test('an interrupt fires the task signal; a polite task returns, a deaf one is abandoned after the grace', async (t) => {
+test('an interrupt fires the task signal; a polite task returns, a deaf one is abandoned after the grace', { timeout: 30_000 }, async (t) => {
   const db = await createTestDb(t);
   const run = inProcessEnv(db);
   t.after(() => run.close());
@@ -128,7 +128,7 @@ test('an interrupt fires the task signal; a polite task returns, a deaf one is a
   assert.equal(seen.signal?.aborted, true);
 });
 
-test('hard deadlines: limit + grace by default, itop_cron.task_deadlines per class (array or string)', async (t) => {
+test('hard deadlines: limit + grace by default, itop_cron.task_deadlines per class (array or string)', { timeout: 30_000 }, async (t) => {
   const db = await createTestDb(t);
   const run = inProcessEnv(db, { 'itop_cron.task_deadlines': { ExecAsyncTask: 120, '\\BackupExec': '3600', Bad: 0, Worse: 'abc' } });
   t.after(() => run.close());
@@ -142,7 +142,7 @@ test('hard deadlines: limit + grace by default, itop_cron.task_deadlines per cla
   assert.equal(hardDeadlineMs(run.env, task, 50_000, 1_000), 80_000, 'default grace 30 s');
 });
 
-test('the task watch fires on a maintenance flag and on a lost lock (KILL of the lock connection)', async (t) => {
+test('the task watch fires on a maintenance flag and on a lost lock (KILL of the lock connection)', { timeout: 30_000 }, async (t) => {
   const db = await createTestDb(t);
   const run = inProcessEnv(db);
   t.after(() => run.close());
@@ -168,7 +168,7 @@ test('the task watch fires on a maintenance flag and on a lost lock (KILL of the
   watch.stop();
 });
 
-test('CLI: a busy loop and a never-resolving task are aborted, recorded and rescheduled; the loop goes on', async (t) => {
+test('CLI: a busy loop and a never-resolving task are aborted, recorded and rescheduled; the loop goes on', { timeout: 90_000 }, async (t) => {
   const db = await createTestDb(t);
   await createAdminUser(db, { login: 'admin', password: PWD, admin: true });
   const params = writeParamFile(`auth_user=admin\nauth_pwd=${PWD}\n`);

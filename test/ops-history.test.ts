@@ -52,16 +52,19 @@ test('a database user without CREATE privilege: the history is disabled once, th
   const db = await createTestDb(t);
   const user = `u_${db.name.slice(2)}`;
   await db.execute(`CREATE USER '${user}'@'%' IDENTIFIED BY 'Limited.Pwd-1'`);
-  t.after(() => db.execute(`DROP USER '${user}'@'%'`));
-  await db.execute(`GRANT SELECT, INSERT, UPDATE, DELETE ON \`${db.name}\`.* TO '${user}'@'%'`);
-  const base = testConfig(db);
-  const config = { ...base, db: { ...base.db, user, password: 'Limited.Pwd-1' } };
-  const pool = testPool(t, config);
-  const clock = pinnedClock('2025-03-10 12:00:00');
   const { log, lines } = recordingLogger();
-  const history = createHistoryRecorder({ db: pool, clock, log, settings: { historyMaxRows: 10, historyMaxDays: 30 } });
-  await history.record(event(clock, 'A', 'success'));
-  await history.record(event(clock, 'A', 'success', 1));
+  try {
+    await db.execute(`GRANT SELECT, INSERT, UPDATE, DELETE ON \`${db.name}\`.* TO '${user}'@'%'`);
+    const base = testConfig(db);
+    const pool = testPool(t, { ...base, db: { ...base.db, user, password: 'Limited.Pwd-1' } });
+    const clock = pinnedClock('2025-03-10 12:00:00');
+    const history = createHistoryRecorder({ db: pool, clock, log, settings: { historyMaxRows: 10, historyMaxDays: 30 } });
+    await history.record(event(clock, 'A', 'success'));
+    await history.record(event(clock, 'A', 'success', 1));
+    await pool.close();
+  } finally {
+    await db.execute(`DROP USER '${user}'@'%'`);
+  }
   const errors = lines.filter((l) => l['msg'] === 'run history disabled for this run: its table cannot be created');
   assert.equal(errors.length, 1);
   assert.match(String(errors[0]?.['err']), /CREATE command denied/);
