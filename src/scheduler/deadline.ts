@@ -158,7 +158,7 @@ export function runWithDeadline(env: RunEnv, task: BackgroundTask, limitMs: numb
     );
     const hardSeconds = Math.round((hardMs - startMs) / 1000);
     timers.push(
-      setTimeout(() => undefined, Math.min(MAX_TIMER_MS, Math.max(0, hardMs - startMs))),
+      setTimeout(() => abandon(new TaskTimeoutError(task.className, hardSeconds)), Math.min(MAX_TIMER_MS, Math.max(0, hardMs - startMs))),
     );
     if (env.signal.aborted) onStop();
     else env.signal.addEventListener('abort', onStop, { once: true });
