@@ -202,6 +202,24 @@ test('status_only=1 prints the status table and takes no lock', async (t) => {
   assert.doesNotMatch(text, /Starting:/);
 });
 
+test('status_only=1&format=json gives the status as data; a run is recorded in the history like a command-line run', async (t) => {
+  const { db, server, gate } = await setup(t);
+  gate.open();
+  const run = await get(server, '/webservices/cron.php');
+  assert.equal(run.status, 200);
+  assert.match(await run.text(), /Exiting: \d+/);
+  const res = await get(server, '/webservices/cron.php?status_only=1&format=json');
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get('content-type') ?? '', /^application\/json/);
+  const report = (await res.json()) as { tasks: { className: string }[] };
+  const names = report.tasks.map((x) => x.className);
+  assert.ok(names.includes('TestWebGate'), JSON.stringify(report));
+  const history = await db.query<{ n: number }>(
+    `SELECT COUNT(*) AS n FROM ${db.table('itop_cron_run_history')} WHERE class_name = 'TestWebGate'`,
+  );
+  assert.ok(Number(history[0]?.n) >= 1);
+});
+
 test('wrong credentials: 401 with a Basic challenge; no credentials: 401; a non-administrator: 403', async (t) => {
   const { server } = await setup(t);
   for (const auth of [basicAuthHeader('admin', 'wrong'), basicAuthHeader('nobody', PWD), null, 'Bearer xyz']) {
@@ -262,10 +280,10 @@ test('credentials or param_file in the URL are refused with 400, without echoing
     assert.ok(!text.includes(PWD), text);
   }
   assert.deepEqual(readCronQuery(new URLSearchParams('verbose=1&status_only=yes!&debug=0&cachebust=123')), {
-    verbose: true, debug: false, statusOnly: false,
+    verbose: true, debug: false, statusOnly: false, json: false,
   });
   assert.deepEqual(readCronQuery(new URLSearchParams('verbose=1&verbose=0&status_only=false')), {
-    verbose: false, debug: false, statusOnly: true,
+    verbose: false, debug: false, statusOnly: true, json: false,
   });
 });
 

@@ -15,6 +15,8 @@ import type { Db } from '../db/types.js';
 import { coerceError, CronError, EXIT_ERROR } from '../errors.js';
 import { memorySink, type TextSink } from '../output/stdout.js';
 import type { BackgroundTask } from '../tasks/types.js';
+import { createRunOps } from '../ops/runOps.js';
+import { statusJson } from '../ops/statusData.js';
 import type { Clock } from '../time/clock.js';
 import { BASIC_CHALLENGE, parseBasicAuth } from './basicAuth.js';
 import type { FailureLimiter } from './rateLimit.js';
@@ -40,6 +42,8 @@ export interface CronQuery {
   readonly verbose: boolean;
   readonly debug: boolean;
   readonly statusOnly: boolean;
+  /** `format=json`: with `status_only=1`, the status as data (itop-cron status --json). */
+  readonly json: boolean;
 }
 
 /** The trailer carrying cron.php's exit code at the end of a streamed run (the status line is sent first). */
@@ -71,7 +75,13 @@ export function readCronQuery(q: URLSearchParams): CronQuery | { readonly error:
     const refused = REFUSED.find(([name]) => key.toLowerCase().startsWith(name));
     if (refused !== undefined) return { error: refused[1] };
   }
-  return { verbose: flag(q, 'verbose'), debug: flag(q, 'debug'), statusOnly: flag(q, 'status_only') };
+  const formats = q.getAll('format');
+  return {
+    verbose: flag(q, 'verbose'),
+    debug: flag(q, 'debug'),
+    statusOnly: flag(q, 'status_only'),
+    json: formats[formats.length - 1] === 'json',
+  };
 }
 
 const TEXT_HEADERS: OutgoingHttpHeaders = {
@@ -174,6 +184,13 @@ export async function serveCron(ctx: CronPageContext, req: IncomingMessage, res:
   }
   const user = await login(ctx, req, res);
   if (user === undefined) return;
+  if (query.statusOnly && query.json) {
+    const report = await statusJson(ctx.db, ctx.config, ctx.clock, ctx.tasks);
+    const body = `${JSON.stringify(report, null, 2)}\n`;
+    res.writeHead(200, { ...TEXT_HEADERS, 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
+    res.end(body);
+    return;
+  }
 
   res.writeHead(200, { ...TEXT_HEADERS, 'X-Accel-Buffering': 'no', Trailer: EXIT_CODE_TRAILER });
   res.flushHeaders();
@@ -209,6 +226,8 @@ async function execute(
   const out = responseSink(res);
   ctx.log.info({ ip, user: user.login, ...query }, 'web cron: execution started');
   let code: number;
+  // The same bookkeeping as a command-line run: history, pings, failure mail (the server has no metrics port of its own).
+  const ops = createRunOps({ config: ctx.config, db: ctx.db, clock: ctx.clock, log: ctx.log, params: ctx.params, tasks: ctx.tasks, serveMetrics: false });
   try {
     code = await runCron({
       options: requestOptions(ctx, query, user),
@@ -220,12 +239,15 @@ async function execute(
       signal,
       tasks: ctx.tasks,
       user,
+      observer: ops.observer,
     });
   } catch (e) {
     const err = coerceError(e);
     out.line(`ERROR: '${err.message}'`);
     ctx.log.error({ ip, err: err.message }, 'web cron: execution failed');
     code = e instanceof CronError ? e.exitCode : EXIT_ERROR;
+  } finally {
+    await ops.close();
   }
   ctx.log.info({ ip, user: user.login, exitCode: code, aborted: signal.aborted }, 'web cron: execution ended');
   return code;
