@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import mysql from 'mysql2/promise';
 import { lockName } from '../src/db/lock.js';
-import { cliEnv, makeItopRoot, runCli, writeParamFile } from './helpers/cli.js';
+import { spawn } from 'node:child_process';
+import { BIN, cliEnv, makeItopRoot, runCli, writeParamFile } from './helpers/cli.js';
 import { createAdminUser, createTestDb, type TestDb } from './helpers/testDb.js';
 
 const PWD = 'S3cret.Pa55-word';
@@ -271,4 +272,20 @@ test('a .env file in the working directory gives the database and the credential
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /^\+-+/);
   assertNoPassword(r.stdout, r.stderr);
+});
+
+test('a reader that closes the pipe early (itop-cron | head -1) does not crash the run', async (t) => {
+  const { db, params } = await setup(t);
+  const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+    const child = spawn('sh', ['-c', `"${process.execPath}" "${BIN}" --param_file="${params}" --verbose=1 | head -1 >/dev/null`], {
+      env: { ...process.env, ...cliEnv(db, FAST) } as NodeJS.ProcessEnv,
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code) => resolve({ code, stderr }));
+  });
+  assert.equal(r.code, 0);
+  assert.doesNotMatch(r.stderr, /EPIPE|Unhandled 'error' event/);
+  const rows = await db.query<{ n: number }>(`SELECT SUM(total_exec_count) AS n FROM ${db.table('priv_backgroundtask')}`);
+  assert.ok(Number(rows[0]?.n) >= 1, 'the run went on after the reader left');
 });

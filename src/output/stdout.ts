@@ -9,12 +9,20 @@ export interface TextSink {
   raw(text: string): void;
 }
 
-/** A sink writing to a stream synchronously enough for crontab redirection. */
+/**
+ * A sink writing to a stream synchronously enough for crontab redirection. A reader that goes away
+ * (`itop-cron ... | head`, a closed terminal) must not crash the run with EPIPE: the run goes on and its
+ * text is dropped, as PHP's echo does.
+ */
 export function streamSink(stream: NodeJS.WritableStream): TextSink {
-  return {
-    line: (text) => void stream.write(`${text}\n`),
-    raw: (text) => void stream.write(text),
+  let open = true;
+  stream.on('error', () => {
+    open = false;
+  });
+  const write = (text: string): void => {
+    if (open) stream.write(text);
   };
+  return { line: (text) => write(`${text}\n`), raw: write };
 }
 
 /** A sink that remembers every line (tests, web mode buffering). */
