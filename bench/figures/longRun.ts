@@ -64,11 +64,12 @@ function taskRuns(stderr: string, sinceMs: number): TaskRun[] {
   return runs;
 }
 
-/** The peak RSS of each minute (KiB), from one sample per second. */
-function perMinutePeaks(samples: readonly (readonly [number, number])[]): number[] {
+/** The peak RSS of each whole minute of the run (KiB), from one sample per second; shutdown is left out. */
+function perMinutePeaks(samples: readonly (readonly [number, number])[], seconds: number): number[] {
   const peaks: number[] = [];
   for (const [sec, kib] of samples) {
     const m = Math.floor(sec / 60);
+    if (m >= Math.max(1, Math.floor(seconds / 60))) continue;
     peaks[m] = Math.max(peaks[m] ?? 0, kib);
   }
   return peaks;
@@ -114,7 +115,7 @@ export async function longRunFigures(server: BenchServer, minutes: number): Prom
     const late = runs.map((r) => r.latenessMs);
     const p99 = percentile(late, 99);
     const worst = [...runs].sort((a, b) => b.latenessMs - a.latenessMs).slice(0, 3);
-    const peaks = perMinutePeaks(samples);
+    const peaks = perMinutePeaks(samples, seconds);
     const second = peaks[1] ?? Number.NaN;
     const last = peaks[peaks.length - 1] ?? Number.NaN;
     const growth = last - second;

@@ -80,8 +80,12 @@ export async function stopwatchFigures(server: BenchServer, reps: number): Promi
     }
     const big = dbs[1] as BenchDb;
     const bigCtx = ctxs[1] as BenchTaskContext;
-    await makeTicketsDue(big, DUE);
-    const rate = await escalationRate(bigCtx);
+    const rates: number[] = [];
+    for (let i = 0; i < Math.min(reps, 3); i++) {
+      await makeTicketsDue(big, DUE);
+      rates.push(await escalationRate(bigCtx));
+    }
+    const rate = median(rates);
     const [w10, w1m] = withIdx as [PassTimes, PassTimes];
     const [n10, n1m] = without as [PassTimes, PassTimes];
     const rows: ResultRow[] = [
@@ -109,6 +113,7 @@ export async function stopwatchFigures(server: BenchServer, reps: number): Promi
       notes: [
         `A pass runs ${w10.selects} threshold SELECTs (UserRequest and Incident × tto/ttr × 75/100); the floor replays them with the mariadb client (its start-up included).`,
         `Recommended index, on ticket_request and ticket_incident: ALTER TABLE ... ${INDEXES}.`,
+        `Escalation: median of ${rates.length} passes of ${DUE} due tickets each (${rates.map((r) => r.toFixed(0)).join(', ')} tickets/s); one transaction (one durable commit) per ticket.`,
       ],
     };
   } finally {

@@ -34,12 +34,14 @@ export function cronEnv(db: BenchDb, extra: Record<string, string> = {}): NodeJS
 }
 
 /**
- * `node bin/itop-cron.js --param_file=<admin params> ...args`, as [command, argv]. BENCH_NODE_ARGS
- * (space-separated) adds node options, for investigations (`--cpu-prof`, heap flags); never for results.
+ * `node bin/itop-cron.js --param_file=<admin params> ...args`, as [command, argv]. For investigations only,
+ * never for results: BENCH_NODE_ARGS (space-separated) adds node options (`--cpu-prof`, heap flags), and
+ * BENCH_BIN replaces the executable (a variant of bin/itop-cron.js).
  */
 export function cronCommand(...args: string[]): [string, string[]] {
   const nodeArgs = (process.env['BENCH_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '');
-  return [process.execPath, [...nodeArgs, BIN, `--param_file=${adminParamFile()}`, ...args]];
+  const bin = process.env['BENCH_BIN'] ?? BIN;
+  return [process.execPath, [...nodeArgs, bin, `--param_file=${adminParamFile()}`, ...args]];
 }
 
 /** The environment of a floor script: the same database and account, as BENCH_DB_* variables. */

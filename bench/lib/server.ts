@@ -48,8 +48,10 @@ export async function startBenchServer(): Promise<BenchServer> {
   const server: ThrowawayServer = await startThrowawayServer();
   const root = await connect(server.port, 'root', '');
   await root.query('SET GLOBAL innodb_buffer_pool_size = 1073741824');
-  // Durable commits, as a production server (the test fixture starts with 0 for speed).
-  await root.query('SET GLOBAL innodb_flush_log_at_trx_commit = 1');
+  // Durable commits, as a production server (the test fixture starts with 0 for speed). BENCH_DURABLE=0
+  // keeps them off, to see what the disk's fsync costs; never for results.
+  const durable = process.env['BENCH_DURABLE'] === '0' ? 0 : 1;
+  await root.query(`SET GLOBAL innodb_flush_log_at_trx_commit = ${durable}`);
   const cronPassword = randomBytes(12).toString('hex');
   await root.query(`CREATE USER '${CRON_SQL_USER}'@'127.0.0.1' IDENTIFIED BY ?`, [cronPassword]);
   await root.query(`GRANT ALL PRIVILEGES ON *.* TO '${CRON_SQL_USER}'@'127.0.0.1'`);

@@ -78,10 +78,10 @@ export async function selectDueTasks(
 
 /**
  * Claims a task (iTop's MarkAsRunning): `status='running', started=now` only if it is still `planned`, so
- * that two runners never both take it. True when the row is ours.
+ * that two runners never both take it. True when the row is ours. `q`: a transaction to run it in.
  */
-export async function claimTask(db: Db, id: number, startedLocal: string): Promise<boolean> {
-  const r = await db.execute(
+export async function claimTask(db: Db, id: number, startedLocal: string, q: Queryable = db): Promise<boolean> {
+  const r = await q.execute(
     `UPDATE ${db.table('priv_async_task')} SET status = 'running', started = ? WHERE id = ? AND status = 'planned'`,
     [startedLocal, id],
   );

@@ -8,6 +8,7 @@ import { maintenanceDetected } from './maintenance.js';
 import { clearStaleRunningFlags, reSyncProcesses } from './resync.js';
 import type { RunEnv } from './runEnv.js';
 import { sleepAfterPass } from './cadence.js';
+import { createHeapTrimmer } from './memory.js';
 import { runTask } from './runTask.js';
 import { watchTask } from './taskWatch.js';
 
@@ -61,6 +62,7 @@ export async function cronExec(env: RunEnv, tasks: readonly BackgroundTask[], lo
   const runnable = await reSyncProcesses(env, tasks);
   await clearStaleRunningFlags(env);
   const classes = [...runnable.keys()];
+  const heap = createHeapTrimmer();
 
   while (clock.nowUnix() < timeLimit) {
     if (env.signal.aborted) return { kind: 'stopped' };
@@ -121,6 +123,7 @@ export async function cronExec(env: RunEnv, tasks: readonly BackgroundTask[], lo
         out.line('');
       }
     }
+    heap.afterPass();
     // From the pass's start, on a whole second: see cadence.ts (cron.php sleeps after the pass).
     if (!(await pause(env, sleepAfterPass(passStart, clock.nowMs(), config.cron.sleep)))) {
       return env.signal.aborted ? { kind: 'stopped' } : { kind: 'maintenance' };

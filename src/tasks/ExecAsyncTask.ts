@@ -46,6 +46,8 @@ interface Run {
   readonly lookup: InlineImageLookup;
   /** Opened on the first e-mail, closed at the end of the run. */
   transport: MailTransport | undefined;
+  /** The last success, whose bookkeeping commits with the next claim (see claimNext). */
+  done: { readonly row: AsyncTaskRow; readonly outcome: Outcome } | undefined;
 }
 
 /** What a task's own work produced: cron.php's status string, and the writes that must commit with the deletion. */
@@ -188,27 +190,43 @@ async function perform(run: Run, id: number, realclass: string): Promise<Attempt
 }
 
 /**
- * Success: the event gets the status (first, as cron.php), then the task is deleted; a newsroom task's
- * events are created in the same transaction as the deletion, so they exist exactly once. An e-mail was
- * already accepted by the server at this point: if the process dies before the deletion, the row stays
- * `running` and recoverStuck later counts it as a failed attempt, so the mail may be sent once more when
- * the policy allows a retry. That window (server reply → DELETE) is a round trip or two.
+ * Success: the event gets the status (first, as cron.php), then the task is deleted, in `tx`; a newsroom
+ * task's events are created in the same transaction, so they exist exactly once. An e-mail was already
+ * accepted by the server at this point: if the process dies before the deletion, the row stays `running`
+ * and recoverStuck later counts it as a failed attempt, so the mail may be sent once more when the policy
+ * allows a retry. That window (server reply → COMMIT) is a few round trips (see claimNext).
  */
-async function finish(run: Run, row: AsyncTaskRow, outcome: Outcome): Promise<void> {
+async function finishIn(tx: Queryable, run: Run, row: AsyncTaskRow, outcome: Outcome): Promise<void> {
   const { db } = run.ctx;
-  const hasEvent = row.event_id !== null && row.event_id !== 0;
-  const { write } = outcome;
-  if (write !== undefined) {
-    await db.transaction(async (tx) => {
-      await write(tx);
-      if (hasEvent) await setEventMessage(tx, db, row.event_id as number, outcome.status);
-      await deleteTask(tx, db, row.id, row.realclass);
-    });
-  } else {
-    if (hasEvent) await setEventMessage(db, db, row.event_id as number, outcome.status);
-    await deleteTask(db, db, row.id, row.realclass);
-  }
+  if (outcome.write !== undefined) await outcome.write(tx);
+  if (row.event_id !== null && row.event_id !== 0) await setEventMessage(tx, db, row.event_id, outcome.status);
+  await deleteTask(tx, db, row.id, row.realclass);
   run.ctx.log.debug({ asyncTask: row.id, realclass: row.realclass, status: outcome.status }, 'async task done');
+}
+
+/** Commits the last success's bookkeeping on its own (before a failure's, and at the end of the run). */
+async function flush(run: Run): Promise<void> {
+  const done = run.done;
+  if (done === undefined) return;
+  run.done = undefined;
+  await run.ctx.db.transaction((tx) => finishIn(tx, run, done.row, done.outcome));
+}
+
+/**
+ * Claims the next task, in one transaction with the previous success's deletion: one durable commit per
+ * mail instead of two, and commits (fsync) were half of each mail's time (bench/RESULTS.md). Nothing is
+ * sent between them, so the crash windows stay those of cron.php: a task is `running` before its mail
+ * goes, and at most one claimed task is unsent.
+ */
+async function claimNext(run: Run, id: number): Promise<boolean> {
+  const { db, clock } = run.ctx;
+  const done = run.done;
+  if (done === undefined) return claimTask(db, id, clock.nowLocal());
+  run.done = undefined;
+  return db.transaction(async (tx) => {
+    await finishIn(tx, run, done.row, done.outcome);
+    return claimTask(db, id, clock.nowLocal(), tx);
+  });
 }
 
 /** iTop: a task whose data cannot be loaded is reported on its event and deleted. */
@@ -220,17 +238,20 @@ async function dropCorrupted(run: Run, row: AsyncTaskRow, reason: string): Promi
 }
 
 /**
- * Runs one claimed task to its end state. Returns false when the mail server is unreachable, so that the
- * run stops there: the next mails would each wait for the same timeout and burn an attempt for nothing.
+ * Runs one claimed task to its end state (a success's bookkeeping waits for the next claim). Returns false
+ * when the mail server is unreachable, so that the run stops there: the next mails would each wait for the
+ * same timeout and burn an attempt for nothing.
  */
 async function runOne(run: Run, id: number, realclass: string): Promise<boolean> {
   const done = await perform(run, id, realclass);
   if (done === undefined) return true;
   const { row, outcome, error } = done;
   if (outcome !== undefined) {
-    await finish(run, row, outcome);
+    run.done = { row, outcome };
     return true;
   }
+  // Tasks are finished in order: the previous success first.
+  await flush(run);
   if (error instanceof CorruptedTaskError) {
     await dropCorrupted(run, row, error.message);
     return true;
@@ -250,7 +271,10 @@ export function createExecAsyncTask(): BackgroundTask {
     async process(ctx) {
       // Computed once, as cron.php: a task re-planned during this run is not due again in this run.
       const now = ctx.clock.nowLocal();
-      const run: Run = { ctx, settings: cronMailSettings(ctx.config), lookup: inlineImageLookup(ctx.db), transport: undefined };
+      const run: Run = {
+        ctx, settings: cronMailSettings(ctx.config), lookup: inlineImageLookup(ctx.db), transport: undefined,
+        done: undefined,
+      };
       let processed = 0;
       try {
         const classes = await handledClasses(ctx);
@@ -263,7 +287,7 @@ export function createExecAsyncTask(): BackgroundTask {
           for (const task of due) {
             if (stopping(ctx)) break;
             // Recorded as running before anything is sent: a crash leaves a `running` row, never a silent resend.
-            if (!(await claimTask(ctx.db, task.id, ctx.clock.nowLocal()))) continue;
+            if (!(await claimNext(run, task.id))) continue;
             processed++;
             if (!(await runOne(run, task.id, task.realclass))) {
               more = false;
@@ -271,7 +295,10 @@ export function createExecAsyncTask(): BackgroundTask {
             }
           }
         }
+        await flush(run);
       } finally {
+        // On an error path too, a mail that went must not stay `running` (it could be sent again).
+        if (run.done !== undefined) await flush(run).catch(() => undefined);
         run.transport?.close();
       }
       if (processed > 0) ctx.log.info({ processed }, 'async tasks processed');
