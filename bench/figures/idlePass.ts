@@ -72,7 +72,7 @@ export async function idlePassFigures(server: BenchServer, seconds: number): Pro
           pass: c.statements === c.passes && c.passes > 0,
         },
         {
-          figure: `CPU per idle pass, % of a core (${window.toFixed(0)} s)`,
+          figure: `CPU while idle (nothing due), % of a core (${window.toFixed(0)} s)`,
           value: `${cronPct.toFixed(3)} %`, floor: `${floorPct.toFixed(3)} %`, ratio: cronPct / floorPct,
           target: '≤ 1 % of a core', pass: cronPct <= 1,
         },
