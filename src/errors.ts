@@ -7,8 +7,32 @@ export const EXIT_OK = 0;
 export const EXIT_ERROR = 255;
 export const EXIT_FATAL = 254;
 
+/** The brand of an error class: one symbol per class name, shared by every copy of this module. */
+function brandOf(cls: { readonly name: string }): symbol {
+  return Symbol.for(`itop-cron.${cls.name}`);
+}
+
+/**
+ * The base of the error kinds the runner tells apart, whose `instanceof` goes by a brand instead of class
+ * identity: the command line runs from its bundle (dist/bundle/) while an extension imports these classes
+ * from dist/ (or from a copy of itop-cron of its own), which are other class objects. Each instance carries
+ * the brand of its class and of every parent class.
+ */
+export abstract class BrandedError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    for (let c: unknown = new.target; typeof c === 'function' && c !== BrandedError; c = Object.getPrototypeOf(c)) {
+      Object.defineProperty(this, brandOf(c), { value: true });
+    }
+  }
+
+  static override [Symbol.hasInstance](this: { readonly name: string }, value: unknown): boolean {
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[brandOf(this)] === true;
+  }
+}
+
 /** An error that ends the command with a given exit code and a one-line message on stdout. */
-export class CronError extends Error {
+export class CronError extends BrandedError {
   readonly code: string;
   readonly exitCode: number;
   constructor(code: string, message: string, exitCode: number, options?: { cause?: unknown }) {
@@ -28,7 +52,7 @@ export class ConfigError extends CronError {
 }
 
 /** iTop's ProcessFatalException: reported as `ERROR : an exception was thrown ...`, and the loop goes on. */
-export class ProcessFatalError extends Error {
+export class ProcessFatalError extends BrandedError {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'ProcessFatalError';
@@ -36,7 +60,7 @@ export class ProcessFatalError extends Error {
 }
 
 /** iTop's ProcessInvalidConfigException (bad week_days/time...). */
-export class ProcessInvalidConfigError extends Error {
+export class ProcessInvalidConfigError extends BrandedError {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'ProcessInvalidConfigError';
@@ -44,7 +68,7 @@ export class ProcessInvalidConfigError extends Error {
 }
 
 /** iTop's MySQLHasGoneAwayException: the database connection was lost during a task. */
-export class DbGoneAwayError extends Error {
+export class DbGoneAwayError extends BrandedError {
   readonly errno: number;
   constructor(message: string, errno: number, options?: { cause?: unknown }) {
     super(message, options);
