@@ -2,26 +2,15 @@
  * The project's own DDL of the iTop tables it touches (`sql/*.sql`), so that itop-cron builds and tests
  * without an iTop installation. Table names carry a `{prefix}` placeholder for iTop's `db_subname`.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { packageRoot } from '../packageRoot.js';
 
 /** What a prefix may hold: it goes into SQL identifiers unescaped, inside backquotes. */
 const PREFIX_PATTERN = /^[A-Za-z0-9_]*$/;
 
-/**
- * Finds the package's `sql/` folder by walking up from this module: it sits at `src/db/` under tsx and at
- * `dist/db/` once built, and a bundler or another layout may move it, so no fixed depth is assumed.
- */
 function sqlDir(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const candidate = join(dir, 'sql');
-    if (existsSync(join(dir, 'package.json')) && existsSync(candidate)) return candidate;
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error(`itop-cron's sql/ folder was not found above ${fileURLToPath(import.meta.url)}`);
-    dir = parent;
-  }
+  return join(packageRoot(), 'sql');
 }
 
 /** The schema files, absolute paths, in the order they must be applied (their numbered names). */
