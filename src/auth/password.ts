@@ -1,20 +1,63 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import bcrypt from 'bcryptjs';
+import { createRequire } from 'node:module';
 
 function text(v: Buffer | string | null): string {
   if (v === null) return '';
   return Buffer.isBuffer(v) ? v.toString('latin1') : v;
 }
 
+/** A bcrypt checker: `hash` in modular crypt form (`$2a$`, `$2b$`, `$2y$`). */
+export type BcryptVerify = (password: string, hash: string) => Promise<boolean>;
+
+type BcryptModule = { verify(password: string, hash: string): Promise<boolean> };
+
+let nativeModule: BcryptModule | null | undefined;
+
+/**
+ * @node-rs/bcrypt (an optional dependency, prebuilt for the common platforms), or null where it is not
+ * installed or cannot load. It checks a cost-10 hash in about 55 ms off the main thread, where bcryptjs
+ * needs about 100 ms on the main thread for the first check of a process (JIT warm-up), which is a third
+ * of a `--status_only` run (bench/RESULTS.md). Required through createRequire: a native addon cannot be
+ * bundled.
+ */
+function nativeBcrypt(): BcryptModule | null {
+  if (nativeModule === undefined) {
+    try {
+      nativeModule = createRequire(import.meta.url)('@node-rs/bcrypt') as BcryptModule;
+    } catch {
+      nativeModule = null;
+    }
+  }
+  return nativeModule;
+}
+
+/** The pure-JavaScript check (bcryptjs), used where the native one is not available. */
+export const verifyBcryptJs: BcryptVerify = (password, hash) => {
+  const bcrypt = createRequire(import.meta.url)('bcryptjs') as { compare(p: string, h: string): Promise<boolean> };
+  // bcryptjs knows `$2y$` (PHP's name for the same algorithm) as `$2b$`.
+  return bcrypt.compare(password, hash.replace(/^\$2[xy]\$/, '$2b$'));
+};
+
+/** The native check, or undefined where @node-rs/bcrypt is not available. */
+export function nativeBcryptVerify(): BcryptVerify | undefined {
+  const native = nativeBcrypt();
+  // A prefix it does not know (`$2x$`, the flawed 2011 variant) is left to bcryptjs.
+  return native === null ? undefined : (password, hash) => native.verify(password, hash).catch(() => verifyBcryptJs(password, hash));
+}
+
+/** The bcrypt check in use: native where available, else bcryptjs. Both truncate at 72 bytes, as PHP. */
+export function bcryptVerify(): BcryptVerify {
+  return nativeBcryptVerify() ?? verifyBcryptJs;
+}
+
 /**
  * Checks a password against iTop's `priv_user_local` columns (spec §8.2): a modern `password_hash()`
- * value (bcrypt `$2y$`, the only modern algorithm Node can check without native code), or the legacy
- * hex(SHA-256(salt ‖ password)) of iTop ≤ 2.5.
+ * value (bcrypt `$2y$`), or the legacy hex(SHA-256(salt ‖ password)) of iTop ≤ 2.5.
  */
 export async function verifyItopPassword(password: string, hash: Buffer | string | null, salt: Buffer | string | null): Promise<boolean> {
   const stored = text(hash).trim();
   if (/^\$2[abxy]\$\d\d\$/.test(stored)) {
-    return bcrypt.compare(password, stored.replace(/^\$2[xy]\$/, '$2b$'));
+    return bcryptVerify()(password, stored);
   }
   if (/^[0-9a-f]{64}$/i.test(stored)) {
     const saltBytes = salt === null ? Buffer.alloc(0) : Buffer.isBuffer(salt) ? salt : Buffer.from(salt, 'latin1');
