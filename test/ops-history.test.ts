@@ -214,3 +214,21 @@ test('log rotation: by size (numbered, bounded) and by day (dated, also at open)
   assert.equal(existsSync(stale), true);
   assert.equal(readFileSync(stale, 'utf8'), '');
 });
+
+test('the log is built on its first line: nothing written, no file; then lines, child loggers and levels as pino', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ops-lazy-log-'));
+  const file = join(dir, 'sub', 'itop-cron.log');
+  const log = createLogger({ destination: file, level: 'info' }, ['s3cret-value']);
+  log.flush();
+  assert.equal(existsSync(join(dir, 'sub')), false, 'a run that logs nothing creates no log file');
+  log.child({ task: 'T' }).warn({ pwd: 'x' }, 'with s3cret-value inside');
+  log.debug('below the level');
+  log.flush();
+  const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  assert.equal(lines.length, 1);
+  assert.equal(lines[0]?.['task'], 'T');
+  assert.equal(lines[0]?.['pwd'], '[redacted]');
+  assert.equal(lines[0]?.['msg'], 'with [redacted] inside');
+  assert.equal(log.level, 'info');
+  assert.equal(log.isLevelEnabled('debug'), false);
+});

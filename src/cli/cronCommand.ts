@@ -123,7 +123,8 @@ function warnAboutExposure(options: RunOptions, log: ReturnType<typeof createLog
   for (const file of options.paramFiles) {
     if (paramFileIsWorldReadable(file)) log.warn({ file }, 'the parameter file is readable by other users: chmod 600 it');
   }
-  if (typeof process.getuid === 'function' && process.getuid() === 0) {
+  // --status_only creates no file, so root's files are not a concern there.
+  if (!options.statusOnly && typeof process.getuid === 'function' && process.getuid() === 0) {
     log.warn('running as root: run itop-cron as the web server user (www-data, apache...) so that files it creates stay usable by iTop');
   }
 }

@@ -1,4 +1,5 @@
-import { pino, type Logger } from 'pino';
+import { createRequire } from 'node:module';
+import type { Logger, pino as pinoFactory } from 'pino';
 import type { LogSettings } from '../config/types.js';
 import { RotatingFile, type RotatingFileOptions } from './logFile.js';
 
@@ -10,18 +11,52 @@ const SECRET_KEYS = ['password', 'pwd', 'auth_pwd', 'db_pwd', 'authPwd', 'pass',
 const REDACT_PATHS = SECRET_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`]);
 
 /**
+ * pino, loaded on first use. Loading it (with sonic-boom, its serializers and redaction) is a tenth of a
+ * `--status_only` run, which usually logs nothing (bench/RESULTS.md); pino is CommonJS, so a synchronous
+ * require keeps the log methods synchronous.
+ */
+let pinoModule: typeof pinoFactory | undefined;
+function loadPino(): typeof pinoFactory {
+  pinoModule ??= (createRequire(import.meta.url)('pino') as { pino: typeof pinoFactory }).pino;
+  return pinoModule;
+}
+
+/**
  * The structured log: JSON lines to stderr or to a file, never to stdout (stdout belongs to cron.php's
  * text). Synchronous writes so that nothing is lost when the process exits on a signal or an error.
  * `rotation` (src/output/logFile.ts rotationFromConfig) makes a file destination rotate by day or size.
+ *
+ * The logger is built on its first use: a run that logs nothing never loads pino nor opens the log file.
  */
 export function createLogger(settings: LogSettings, extraSecrets: readonly string[] = [], rotation?: RotatingFileOptions): Logger {
+  let real: Logger | undefined;
+  const build = (): Logger => (real ??= buildLogger(settings, extraSecrets, rotation));
+  return new Proxy({} as Logger, {
+    get(_target, prop) {
+      // Nothing was written, so there is nothing to flush: do not build a logger for that.
+      if (real === undefined && prop === 'flush') return () => undefined;
+      const logger = build();
+      const value: unknown = Reflect.get(logger, prop, logger);
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(logger) : value;
+    },
+    set(_target, prop, value) {
+      return Reflect.set(build(), prop, value);
+    },
+    has(_target, prop) {
+      return Reflect.has(build(), prop);
+    },
+  });
+}
+
+function buildLogger(settings: LogSettings, extraSecrets: readonly string[], rotation: RotatingFileOptions | undefined): Logger {
+  const pino = loadPino();
   const destination =
     settings.destination === 'stderr'
       ? pino.destination({ fd: 2, sync: true })
       : rotation !== undefined
         ? new RotatingFile(settings.destination, rotation)
         : pino.destination({ dest: settings.destination, sync: true, mkdir: true, append: true });
-  const logger = pino(
+  return pino(
     {
       name: 'itop-cron',
       level: settings.level,
@@ -35,7 +70,6 @@ export function createLogger(settings: LogSettings, extraSecrets: readonly strin
     },
     destination,
   );
-  return logger;
 }
 
 /** Replaces every occurrence of each secret in string arguments and error messages by `[redacted]`. */
@@ -60,5 +94,5 @@ export function scrub<T>(value: T, secrets: readonly string[]): T {
 
 /** A logger that discards everything (library callers that do not care). */
 export function silentLogger(): Logger {
-  return pino({ level: 'silent' });
+  return loadPino()({ level: 'silent' });
 }
