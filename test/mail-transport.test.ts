@@ -15,6 +15,7 @@ import {
   type SmtpSettings,
 } from '../src/mail/transport.js';
 import { decodeV2 } from '../src/mail/v2Message.js';
+import { configWith } from './helpers/asyncTaskCtx.js';
 import { NO_REFERENCE, referenceDir } from './helpers/reference.js';
 import { startSmtpSink, type SmtpSink } from './helpers/smtpSink.js';
 
@@ -284,19 +285,8 @@ test('SMTP options follow iTop settings', () => {
 });
 
 test('mailSettingsFromConfig reads iTop settings with their defaults', () => {
-  const config = (settings: Config['settings'], appRoot?: string): Config => ({
-    appRoot,
-    configFile: undefined,
-    db: { host: 'h', user: 'u', password: 'p', name: 'n', prefix: '', tlsEnabled: false, tlsCa: undefined, socketPath: undefined },
-    timezone: 'Europe/Paris',
-    cron: { maxExecutionTime: 600, taskMaxExecutionTime: 0, sleep: 2 },
-    accessMode: 3,
-    settings,
-    moduleSettings: {},
-    extensions: [],
-    ownsRegistry: false,
-    log: { destination: 'stderr', level: 'info' },
-  });
+  const config = (settings: Config['settings'], appRoot?: string): Config =>
+    configWith({ host: 'h', user: 'u', password: 'p', name: 'n', prefix: '', tlsEnabled: false, tlsCa: undefined, socketPath: undefined }, settings, appRoot);
   const defaults = mailSettingsFromConfig(config({}));
   assert.deepEqual(defaults, {
     transport: 'PHPMail',

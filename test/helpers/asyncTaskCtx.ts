@@ -6,28 +6,19 @@
 import { readFileSync } from 'node:fs';
 import type { TestContext } from 'node:test';
 import { pino, type Logger } from 'pino';
-import type { Config, PhpArray } from '../../src/config/types.js';
+import type { Config, DbSettings, PhpArray } from '../../src/config/types.js';
 import { openDb } from '../../src/db/connect.js';
 import type { Db } from '../../src/db/types.js';
 import type { TaskContext } from '../../src/tasks/types.js';
 import type { Clock } from '../../src/time/clock.js';
 import type { TestDb } from './testDb.js';
 
-/** A configuration for `db` with these `$MySettings` (time zone Europe/Paris, as iTop's default). */
-export function configFor(db: TestDb, settings: PhpArray = {}, appRoot?: string): Config {
+/** A configuration for these database settings and `$MySettings` (time zone Europe/Paris, as iTop's default). */
+export function configWith(db: DbSettings, settings: PhpArray = {}, appRoot?: string): Config {
   return {
     appRoot,
     configFile: undefined,
-    db: {
-      host: `${db.server.host}:${db.server.port}`,
-      user: db.server.user,
-      password: db.server.password,
-      name: db.name,
-      prefix: db.prefix,
-      tlsEnabled: false,
-      tlsCa: undefined,
-      socketPath: undefined,
-    },
+    db,
     timezone: 'Europe/Paris',
     cron: { maxExecutionTime: 600, taskMaxExecutionTime: 0, sleep: 2 },
     accessMode: 3,
@@ -37,6 +28,16 @@ export function configFor(db: TestDb, settings: PhpArray = {}, appRoot?: string)
     ownsRegistry: false,
     log: { destination: 'stderr', level: 'silent' },
   };
+}
+
+/** A configuration for the test database `db` (see configWith). */
+export function configFor(db: TestDb, settings: PhpArray = {}, appRoot?: string): Config {
+  const { host, port, user, password } = db.server;
+  const settingsOfDb: DbSettings = {
+    host: `${host}:${port}`, user, password, name: db.name, prefix: db.prefix,
+    tlsEnabled: false, tlsCa: undefined, socketPath: undefined,
+  };
+  return configWith(settingsOfDb, settings, appRoot);
 }
 
 /** The production pool on the test database, closed after the test. */
