@@ -3,7 +3,7 @@
  * one SELECT + print), alternated, with 10 and 1,000 registry rows. Wall time and peak RSS.
  */
 import bcrypt from 'bcryptjs';
-import { verifyItopPassword } from '../../src/auth/password.js';
+import { nativeBcryptVerify, verifyItopPassword } from '../../src/auth/password.js';
 import { builtInTasks } from '../../src/tasks/registry.js';
 import { passwordColumns } from '../../test/helpers/testDb.js';
 import { cronCommand, cronEnv, floorCommand, floorEnv, seedRegistry } from '../lib/cron.js';
@@ -54,7 +54,7 @@ async function withoutBcrypt(db: BenchDb, reps: number): Promise<ResultRow[]> {
       value: `${wall.toFixed(0)} ms`, floor: `${floorWall.toFixed(0)} ms`, ratio: wall / floorWall, target: '(informative)', pass: undefined,
     },
     {
-      figure: 'bcrypt cost 10 check alone (bcryptjs, in-process)',
+      figure: `bcrypt cost 10 check alone (${nativeBcryptVerify() === undefined ? 'bcryptjs' : '@node-rs/bcrypt'}, in-process)`,
       value: `${check.toFixed(0)} ms`, floor: '—', ratio: Number.NaN, target: '(informative)', pass: undefined,
     },
   ];

@@ -26,11 +26,20 @@ function adminParamFile(): string {
   return paramFile;
 }
 
-/** The environment of a CLI child: no inherited ITOP_* variable, the database, UTC, and `extra`. */
-export function cronEnv(db: BenchDb, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+/**
+ * What both sides of a figure inherit from the harness: the same few variables, and nothing else. A
+ * variable that changes how Node starts (NODE_EXTRA_CA_CERTS makes every process parse a CA bundle,
+ * ~50 ms; NODE_OPTIONS) must reach both sides or neither: earlier runs gave it to itop-cron only.
+ */
+function sharedEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('ITOP_')) env[k] = v;
-  return { ...env, ...db.env, ITOP_TIMEZONE: 'UTC', ITOP_CRON_LOG_LEVEL: 'info', ...extra };
+  for (const k of ['PATH', 'HOME', 'LANG', 'TMPDIR']) if (process.env[k] !== undefined) env[k] = process.env[k];
+  return env;
+}
+
+/** The environment of a CLI child: the shared variables, the database, UTC, and `extra`. */
+export function cronEnv(db: BenchDb, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return { ...sharedEnv(), ...db.env, ITOP_TIMEZONE: 'UTC', ITOP_CRON_LOG_LEVEL: 'info', ...extra };
 }
 
 /**
@@ -48,7 +57,7 @@ export function cronCommand(...args: string[]): [string, string[]] {
 export function floorEnv(db: BenchDb, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const [host, port] = db.settings.host.split(':');
   return {
-    PATH: process.env['PATH'],
+    ...sharedEnv(),
     BENCH_DB_HOST: host, BENCH_DB_PORT: port, BENCH_DB_USER: db.settings.user,
     BENCH_DB_PASSWORD: db.settings.password, BENCH_DB_NAME: db.name, ...extra,
   };
