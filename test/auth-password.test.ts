@@ -48,14 +48,18 @@ for (const [name, verify] of IMPLEMENTATIONS) {
   });
 }
 
-test('the native bcrypt is the one in use where its prebuilt binary exists (Linux x64)', { skip: process.platform !== 'linux' || process.arch !== 'x64' }, () => {
+test('the native bcrypt serves --status_only where its prebuilt binary exists (Linux x64); bcryptjs otherwise', { skip: process.platform !== 'linux' || process.arch !== 'x64' }, () => {
   assert.notEqual(nativeBcryptVerify(), undefined, '@node-rs/bcrypt did not load: npm ci should install it');
-  assert.notEqual(bcryptVerify(), verifyBcryptJs);
+  assert.notEqual(bcryptVerify('native'), verifyBcryptJs);
+  assert.equal(bcryptVerify('js'), verifyBcryptJs);
+  assert.equal(bcryptVerify(), verifyBcryptJs, 'long runs keep the lighter bcryptjs');
 });
 
 test('verifyItopPassword: bcrypt, the legacy salted SHA-256 of iTop ≤ 2.5, and unknown formats', async () => {
   const hash = bcrypt.hashSync('S3cret!', 4).replace(/^\$2b\$/, '$2y$');
   assert.equal(await verifyItopPassword('S3cret!', Buffer.from(hash, 'latin1'), ''), true);
+  assert.equal(await verifyItopPassword('S3cret!', hash, '', 'native'), true);
+  assert.equal(await verifyItopPassword('S3cret?', hash, '', 'native'), false);
   assert.equal(await verifyItopPassword('S3cret?', hash, ''), false);
   const { createHash } = await import('node:crypto');
   const legacy = createHash('sha256').update('saltS3cret!').digest('hex');

@@ -2,7 +2,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { hasAdministratorProfile, findEnabledUser } from '../db/users.js';
 import type { Db } from '../db/types.js';
 import { CronError, EXIT_ERROR } from '../errors.js';
-import { verifyItopPassword } from './password.js';
+import { verifyItopPassword, type BcryptChoice } from './password.js';
 
 /** The authenticated cron user. */
 export interface CronUser {
@@ -23,6 +23,7 @@ export async function authenticate(
   login: string,
   password: string,
   failureDelayMs = DEFAULT_FAILURE_DELAY_MS,
+  bcrypt: BcryptChoice = 'js',
 ): Promise<CronUser> {
   const user = await findEnabledUser(db, login);
   const refuse = async (message: string, code = 'EAUTH'): Promise<never> => {
@@ -36,7 +37,7 @@ export async function authenticate(
       'EAUTHKIND',
     );
   }
-  if (!(await verifyItopPassword(password, user.password_hash, user.password_salt))) {
+  if (!(await verifyItopPassword(password, user.password_hash, user.password_salt, bcrypt))) {
     return refuse(`Access wrong credentials ('${login}')`);
   }
   if (!(await hasAdministratorProfile(db, user.id))) {

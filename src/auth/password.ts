@@ -16,9 +16,8 @@ let nativeModule: BcryptModule | null | undefined;
 /**
  * @node-rs/bcrypt (an optional dependency, prebuilt for the common platforms), or null where it is not
  * installed or cannot load. It checks a cost-10 hash in about 55 ms off the main thread, where bcryptjs
- * needs about 100 ms on the main thread for the first check of a process (JIT warm-up), which is a third
- * of a `--status_only` run (bench/RESULTS.md). Required through createRequire: a native addon cannot be
- * bundled.
+ * needs about 100 ms on the main thread for the first check of a process (JIT warm-up). Required through
+ * createRequire: a native addon cannot be bundled.
  */
 function nativeBcrypt(): BcryptModule | null {
   if (nativeModule === undefined) {
@@ -45,19 +44,32 @@ export function nativeBcryptVerify(): BcryptVerify | undefined {
   return native === null ? undefined : (password, hash) => native.verify(password, hash).catch(() => verifyBcryptJs(password, hash));
 }
 
-/** The bcrypt check in use: native where available, else bcryptjs. Both truncate at 72 bytes, as PHP. */
-export function bcryptVerify(): BcryptVerify {
-  return nativeBcryptVerify() ?? verifyBcryptJs;
+/**
+ * Which bcrypt checks a password. `native` (@node-rs/bcrypt, where it is installed) starts fast but keeps
+ * ~1.5 MiB more resident than bcryptjs: it suits a run of a few hundred milliseconds (`--status_only`,
+ * where bcryptjs's cold ~100 ms were a third of the run), not a run that lives for minutes and is held to
+ * its peak memory (bench/RESULTS.md).
+ */
+export type BcryptChoice = 'native' | 'js';
+
+/** The bcrypt check for `choice`: bcryptjs when it is `js` or when the native one is not available. */
+export function bcryptVerify(choice: BcryptChoice = 'js'): BcryptVerify {
+  return (choice === 'native' ? nativeBcryptVerify() : undefined) ?? verifyBcryptJs;
 }
 
 /**
  * Checks a password against iTop's `priv_user_local` columns (spec §8.2): a modern `password_hash()`
  * value (bcrypt `$2y$`), or the legacy hex(SHA-256(salt ‖ password)) of iTop ≤ 2.5.
  */
-export async function verifyItopPassword(password: string, hash: Buffer | string | null, salt: Buffer | string | null): Promise<boolean> {
+export async function verifyItopPassword(
+  password: string,
+  hash: Buffer | string | null,
+  salt: Buffer | string | null,
+  bcrypt: BcryptChoice = 'js',
+): Promise<boolean> {
   const stored = text(hash).trim();
   if (/^\$2[abxy]\$\d\d\$/.test(stored)) {
-    return bcryptVerify()(password, stored);
+    return bcryptVerify(bcrypt)(password, stored);
   }
   if (/^[0-9a-f]{64}$/i.test(stored)) {
     const saltBytes = salt === null ? Buffer.alloc(0) : Buffer.isBuffer(salt) ? salt : Buffer.from(salt, 'latin1');
