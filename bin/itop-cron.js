@@ -12,10 +12,12 @@ v8.setFlagsFromString('--semi-space-growth-factor=1');
 // `--status_only=1`, as monitoring calls it every minute, lives a few hundred milliseconds, so it runs
 // from the bundle (dist/bundle/, scripts/bundle.mjs: a few files to read instead of some 150 modules) and
 // without the optimizing compiler, which has no time to pay back its ~5 MiB of compilations. A run of
-// minutes loads dist/ instead: the bundle keeps ~2.7 MiB more source in memory (bench/RESULTS.md). Only
-// speed and memory depend on this choice, whatever the option's final value (a later argument, a
-// parameter file).
-const statusOnly = process.argv.some((a) => /^--status_only=(?!0?$)/.test(a));
+// minutes loads dist/ instead: the bundle keeps ~2.7 MiB more source in memory (bench/RESULTS.md). The
+// option is read with cron.php's rules (the command line wins over parameter files), so a run that takes
+// the bundle is always a status-only run of the default command: it never runs a task.
+const { flagValue, readCliParam } = await import('../dist/config/cliParam.js');
+const args = process.argv.slice(2);
+const statusOnly = (args[0] === undefined || args[0].startsWith('-')) && flagValue(readCliParam(args, 'status_only'));
 if (statusOnly) v8.setFlagsFromString('--no-opt');
 const { runCli } = await import(statusOnly ? '../dist/bundle/main.js' : '../dist/cli/main.js');
 

@@ -7,42 +7,16 @@ import path from 'node:path';
 import type { RunOptions } from './types.js';
 import { readParamFiles } from './paramFile.js';
 import { phpTrim, setOwn } from './php.js';
+import { flagValue, readCliParam } from './cliParam.js';
 
-function escapeRegExp(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-/**
- * The value of `--<name>=<value>` in `argv`; the last occurrence wins, a bare `--name` is ignored and
- * there is no `--name value` form. As with PCRE's `.`/`$`, the value stops at a newline and one final
- * newline is allowed.
- */
-export function readCliParam(argv: readonly string[], name: string): string | undefined {
-  const re = new RegExp(`^--${escapeRegExp(name)}=([^\\n]*)\\n?$`);
-  let found: string | undefined;
-  for (const arg of argv) {
-    const m = re.exec(arg);
-    if (m) found = m[1] ?? '';
-  }
-  return found;
-}
-
-/** PHP truthiness of a parameter: `"0"`, `""` and a missing value are false; `"false"` and `"no"` are true. */
-export function phpTruthy(v: string | undefined): boolean {
-  return v !== undefined && v !== '' && v !== '0';
-}
-
-/** iTop's `parameter` filter, applied to verbose/debug/status_only. */
-const PARAMETER_FILTER = /^[ A-Za-z0-9_=-]*$/;
+export { phpTruthy, readCliParam } from './cliParam.js';
 
 /**
  * A flag as `utils::ReadParam($name, false)` gives it: command line over file; a value the filter
  * rejects gives the default (false), even when the file had a valid one.
  */
 function readFlag(argv: readonly string[], fileParams: Map<string, string>, name: string): boolean {
-  const v = readCliParam(argv, name) ?? fileParams.get(name);
-  if (v === undefined || !PARAMETER_FILTER.test(v)) return false;
-  return phpTruthy(v);
+  return flagValue(readCliParam(argv, name) ?? fileParams.get(name));
 }
 
 /** Every `--key=value` of argv in order (key up to the first `=`); bare flags and positionals are skipped. */

@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { authenticate, type CronUser } from '../auth/authenticate.js';
 import { flagGates } from '../cli/startup.js';
 import { runCron } from '../cli/runCron.js';
-import { phpTruthy } from '../config/argv.js';
+import { flagValue } from '../config/cliParam.js';
 import type { Config, RunOptions } from '../config/types.js';
 import type { Db } from '../db/types.js';
 import { coerceError, CronError, EXIT_ERROR } from '../errors.js';
@@ -49,9 +49,6 @@ export interface CronQuery {
 /** The trailer carrying cron.php's exit code at the end of a streamed run (the status line is sent first). */
 export const EXIT_CODE_TRAILER = 'X-Itop-Cron-Exit-Code';
 
-/** iTop's `parameter` filter: a value it rejects reads as false (spec §1.2). */
-const FLAG_FILTER = /^[ A-Za-z0-9_=-]*$/;
-
 /** Query keys refused with 400, and why. Prefix match, so that `auth_pwd[]` is refused too. */
 const REFUSED: readonly (readonly [string, string])[] = [
   ['auth_user', 'Credentials are not accepted in the URL (they end up in access logs): use HTTP Basic authentication'],
@@ -59,11 +56,10 @@ const REFUSED: readonly (readonly [string, string])[] = [
   ['param_file', 'param_file cannot be chosen by a request: itop-cron serve reads its parameter files when it starts'],
 ];
 
-/** A flag of the query string: the last occurrence wins, PHP truthiness, iTop's filter. */
+/** A flag of the query string: the last occurrence wins, then as on the command line (flagValue). */
 function flag(q: URLSearchParams, name: string): boolean {
   const all = q.getAll(name);
-  const v = all[all.length - 1];
-  return v !== undefined && FLAG_FILTER.test(v) && phpTruthy(v);
+  return flagValue(all[all.length - 1]);
 }
 
 /**
