@@ -1,6 +1,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createRequire } from 'node:module';
 
+// bcryptjs and the native addon are loaded when a password is checked, not when the module is.
+const require = createRequire(import.meta.url);
+
 function text(v: Buffer | string | null): string {
   if (v === null) return '';
   return Buffer.isBuffer(v) ? v.toString('latin1') : v;
@@ -22,7 +25,7 @@ let nativeModule: BcryptModule | null | undefined;
 function nativeBcrypt(): BcryptModule | null {
   if (nativeModule === undefined) {
     try {
-      nativeModule = createRequire(import.meta.url)('@node-rs/bcrypt') as BcryptModule;
+      nativeModule = require('@node-rs/bcrypt') as BcryptModule;
     } catch {
       nativeModule = null;
     }
@@ -32,7 +35,7 @@ function nativeBcrypt(): BcryptModule | null {
 
 /** The pure-JavaScript check (bcryptjs), used where the native one is not available. */
 export const verifyBcryptJs: BcryptVerify = (password, hash) => {
-  const bcrypt = createRequire(import.meta.url)('bcryptjs') as { compare(p: string, h: string): Promise<boolean> };
+  const bcrypt = require('bcryptjs') as { compare(p: string, h: string): Promise<boolean> };
   // bcryptjs knows `$2y$` (PHP's name for the same algorithm) as `$2b$`.
   return bcrypt.compare(password, hash.replace(/^\$2[xy]\$/, '$2b$'));
 };
