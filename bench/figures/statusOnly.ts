@@ -24,6 +24,25 @@ async function checked(run: Promise<MeasuredRun>, what: string, rows: number): P
 }
 
 /**
+ * `reps` runs of `--status_only` and of its floor on `db`, alternated so that drift of the machine (other
+ * load, caches) hits both alike, after one warm-up of each (page cache, server buffers).
+ */
+async function alternate(db: BenchDb, reps: number, rows: number, what: string): Promise<{ product: MeasuredRun[]; floor: MeasuredRun[] }> {
+  const [cmd, args] = cronCommand('--status_only=1');
+  const [fcmd, fargs] = floorCommand('status');
+  const product: MeasuredRun[] = [];
+  const floor: MeasuredRun[] = [];
+  for (let i = 0; i <= reps; i++) {
+    const p = await checked(runMeasured(cmd, args, { env: cronEnv(db) }), what, rows);
+    const f = await checked(runMeasured(fcmd, fargs, { env: floorEnv(db) }), 'status floor', rows);
+    if (i === 0) continue;
+    product.push(p);
+    floor.push(f);
+  }
+  return { product, floor };
+}
+
+/**
  * The share of the password check: the same runs with the administrator's password stored in iTop's
  * legacy salted SHA-256 form (iTop ≤ 2.5, still accepted) instead of bcrypt cost 10. Informative: the
  * floor checks no password at all, cron.php and itop-cron must.
@@ -34,19 +53,9 @@ async function withoutBcrypt(db: BenchDb, reps: number): Promise<ResultRow[]> {
     'UPDATE priv_user_local SET password_hash = ?, password_salt = ? WHERE id = (SELECT id FROM priv_user WHERE login = ?)',
     [hash, salt, ADMIN.login],
   );
-  const [cmd, args] = cronCommand('--status_only=1');
-  const [fcmd, fargs] = floorCommand('status');
-  const runs: MeasuredRun[] = [];
-  const floors: MeasuredRun[] = [];
-  for (let i = 0; i <= reps; i++) {
-    const r = await checked(runMeasured(cmd, args, { env: cronEnv(db) }), 'itop-cron --status_only (SHA-256)', 10);
-    const f = await checked(runMeasured(fcmd, fargs, { env: floorEnv(db) }), 'status floor', 10);
-    if (i === 0) continue;
-    runs.push(r);
-    floors.push(f);
-  }
-  const wall = median(runs.map((r) => r.wallMs));
-  const floorWall = median(floors.map((r) => r.wallMs));
+  const { product, floor } = await alternate(db, reps, 10, 'itop-cron --status_only (SHA-256)');
+  const wall = median(product.map((r) => r.wallMs));
+  const floorWall = median(floor.map((r) => r.wallMs));
   const check = median(await bcryptTimes(reps));
   return [
     {
@@ -79,18 +88,7 @@ async function measureSize(server: BenchServer, size: number, reps: number): Pro
   try {
     const tasks = builtInTasks();
     await seedRegistry(db, tasks, '2030-01-01 00:00:00', Math.max(0, size - tasks.length));
-    const [cmd, args] = cronCommand('--status_only=1');
-    const [fcmd, fargs] = floorCommand('status');
-    const product: MeasuredRun[] = [];
-    const floor: MeasuredRun[] = [];
-    for (let i = 0; i <= reps; i++) {
-      // Alternate the two sides so that drift of the machine (other load, caches) hits both alike.
-      const p = await checked(runMeasured(cmd, args, { env: cronEnv(db) }), 'itop-cron --status_only', size);
-      const f = await checked(runMeasured(fcmd, fargs, { env: floorEnv(db) }), 'status floor', size);
-      if (i === 0) continue; // warm-up: page cache, server buffers
-      product.push(p);
-      floor.push(f);
-    }
+    const { product, floor } = await alternate(db, reps, size, 'itop-cron --status_only');
     const pWall = median(product.map((r) => r.wallMs));
     const fWall = median(floor.map((r) => r.wallMs));
     const pRss = median(product.map((r) => r.peakRssKiB));
