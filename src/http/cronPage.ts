@@ -166,9 +166,8 @@ function requestOptions(ctx: CronPageContext, query: CronQuery, user: CronUser):
  * Answers one request of `GET /webservices/cron.php` (or `/cron`): 400 for credentials or `param_file` in
  * the URL, 503 under a maintenance or read-only flag, 401/403/429 for logins, else 200 and the streamed run.
  */
-export async function serveCron(ctx: CronPageContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const url = new URL(req.url ?? '/', 'http://localhost');
-  const query = readCronQuery(url.searchParams);
+export async function serveCron(ctx: CronPageContext, req: IncomingMessage, res: ServerResponse, search: URLSearchParams): Promise<void> {
+  const query = readCronQuery(search);
   if ('error' in query) {
     sendText(res, 400, query.error);
     return;

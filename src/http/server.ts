@@ -15,6 +15,7 @@ import type { BackgroundTask } from '../tasks/types.js';
 import { createClock, type Clock } from '../time/clock.js';
 import { sendText, serveCron, type CronPageContext } from './cronPage.js';
 import { FailureLimiter, type RateLimitOptions } from './rateLimit.js';
+import { parseRequestTarget } from './requestUrl.js';
 
 /** The paths of the cron page: iTop's own, so a web cron service only changes the host, and a short one. */
 export const CRON_PATHS: readonly string[] = ['/webservices/cron.php', '/cron'];
@@ -58,18 +59,30 @@ export interface CronServer {
   stop(graceMs?: number): Promise<void>;
 }
 
-/** Routes one request; everything but the cron page is 404, every method but GET 405. */
+/** A request that failed after routing: 500 while nothing was sent, else the connection is cut. */
+function failed(ctx: CronPageContext, res: ServerResponse, e: unknown): void {
+  ctx.log.error({ err: e instanceof Error ? e.message : String(e) }, 'web cron: request failed');
+  if (!res.headersSent) sendText(res, 500, 'iTop: An error occurred, check server error log for more information.');
+  else res.destroy();
+}
+
+/**
+ * Routes one request; a target that cannot be read is 400, everything but the cron page 404, every method
+ * but GET 405. Nothing a request contains may throw out of here: an exception in a request handler ends
+ * the process, and with it the runs of other requests.
+ */
 function handler(ctx: CronPageContext, isStopping: () => boolean) {
   return (req: IncomingMessage, res: ServerResponse): void => {
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-    if (!CRON_PATHS.includes(path)) return sendText(res, 404, 'Not found: the cron page is /webservices/cron.php');
-    if (req.method !== 'GET') return sendText(res, 405, 'Method not allowed: use GET', { Allow: 'GET' });
-    if (isStopping()) return sendText(res, 503, 'itop-cron is stopping', { Connection: 'close' });
-    serveCron(ctx, req, res).catch((e: unknown) => {
-      ctx.log.error({ err: (e as Error).message }, 'web cron: request failed');
-      if (!res.headersSent) sendText(res, 500, 'iTop: An error occurred, check server error log for more information.');
-      else res.destroy();
-    });
+    try {
+      const target = parseRequestTarget(req.url);
+      if (target === undefined) return sendText(res, 400, 'Bad request: the request target is not a valid path', { Connection: 'close' });
+      if (!CRON_PATHS.includes(target.pathname)) return sendText(res, 404, 'Not found: the cron page is /webservices/cron.php');
+      if (req.method !== 'GET') return sendText(res, 405, 'Method not allowed: use GET', { Allow: 'GET' });
+      if (isStopping()) return sendText(res, 503, 'itop-cron is stopping', { Connection: 'close' });
+      serveCron(ctx, req, res, target.searchParams).catch((e: unknown) => failed(ctx, res, e));
+    } catch (e) {
+      failed(ctx, res, e);
+    }
   };
 }
 
@@ -110,6 +123,13 @@ export async function startServer(opts: ServerOptions): Promise<CronServer> {
     },
   };
   const server = createServer(handler(ctx, () => stopping));
+  // A socket error (a reset, a malformed request Node's parser refuses) is that client's problem only:
+  // answer 400 when the socket can still take it, and go on serving the others.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (err.code !== 'ECONNRESET') ctx.log.debug({ err: err.message }, 'web cron: malformed request');
+    if (socket.writable && !socket.writableEnded) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    else socket.destroy();
+  });
   const address = await listen(server, opts.port ?? 0, host);
   const allEnded = (): Promise<void> =>
     running.size === 0
