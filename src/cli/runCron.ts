@@ -76,8 +76,11 @@ export async function runCron(inv: CronInvocation): Promise<number> {
     await printStatus(db, out);
     return EXIT_OK;
   }
-  const { cronExec, loadTasks } = await fullRunModules();
+  const { cronExec, loadTasks, hardDeadlineGraceMs } = await fullRunModules();
   const tasks = inv.tasks ?? (await loadTasks(config));
+  // No statement of this run may outlive its hard deadline, whatever the server does (src/db/bounds.ts).
+  const previousDeadline = db.deadline?.();
+  db.setDeadline?.(clock.nowMs() + config.cron.maxExecutionTime * 1000 + hardDeadlineGraceMs({ params: options.raw, config }));
   out.line(stampLine('Starting', clock.nowUnix(), clock.nowLocal()));
   let lock: NamedLock | undefined;
   let exit: CronExit | undefined;
@@ -112,6 +115,7 @@ export async function runCron(inv: CronInvocation): Promise<number> {
     log.error({ err: err.message }, 'cron run failed');
   } finally {
     await lock?.close();
+    db.setDeadline?.(previousDeadline);
   }
   return afterRun(exit, inv);
 }
@@ -124,9 +128,14 @@ export async function runCron(inv: CronInvocation): Promise<number> {
 async function fullRunModules(): Promise<{
   cronExec: typeof import('../scheduler/cronExec.js').cronExec;
   loadTasks: typeof import('../tasks/registry.js').loadTasks;
+  hardDeadlineGraceMs: typeof import('../scheduler/deadline.js').hardDeadlineGraceMs;
 }> {
-  const [{ cronExec }, { loadTasks }] = await Promise.all([import('../scheduler/cronExec.js'), import('../tasks/registry.js')]);
-  return { cronExec, loadTasks };
+  const [{ cronExec }, { loadTasks }, { hardDeadlineGraceMs }] = await Promise.all([
+    import('../scheduler/cronExec.js'),
+    import('../tasks/registry.js'),
+    import('../scheduler/deadline.js'),
+  ]);
+  return { cronExec, loadTasks, hardDeadlineGraceMs };
 }
 
 /** Maps how the loop ended to cron.php's last lines and exit code (spec §1.6, §1.7). */

@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
 import mysql from 'mysql2/promise';
-import type { ConnectionOptions, Pool, PoolOptions } from 'mysql2/promise';
+import type { ConnectionOptions, PoolOptions } from 'mysql2/promise';
 import { describeDbHost } from '../config/load.js';
 import type { DbSettings } from '../config/types.js';
 import { ConfigError } from '../errors.js';
 import { translateDbError } from './errors.js';
 import type { Db, Queryable, SqlParam } from './types.js';
+import { bounded, CLOSE_TIMEOUT_MS, DbTimeoutError, DEFAULT_STATEMENT_TIMEOUT_MS, statementTimeoutMs } from './bounds.js';
 
 /**
  * mysql2 options for iTop's database settings (spec §9): host forms `host`, `host:port`, `p:host[:port]`,
@@ -56,40 +57,116 @@ function wrap(run: () => Promise<unknown>): Promise<unknown> {
   });
 }
 
-function queryable(target: Pool | mysql.PoolConnection): Queryable {
+/** True for mysql2's statement timeout: the connection still waits for that answer and must not be reused. */
+function isTimeout(e: unknown): boolean {
+  return (e as { code?: unknown } | null)?.code === 'PROTOCOL_SEQUENCE_TIMEOUT';
+}
+
+/** One statement on `conn` with mysql2's `timeout`; a connection whose statement timed out is destroyed. */
+async function run(conn: mysql.PoolConnection, sql: string, params: readonly SqlParam[], timeoutMs: number): Promise<unknown> {
+  try {
+    const [result] = await conn.query({ sql, values: params as SqlParam[], timeout: timeoutMs });
+    return result;
+  } catch (e) {
+    if (isTimeout(e)) conn.destroy();
+    throw e;
+  }
+}
+
+/**
+ * Statements on a connection taken from the pool for each one (or on the transaction's connection): every
+ * one, and the wait for a connection, is bounded by `timeoutMs()` (src/db/bounds.ts).
+ */
+function queryable(
+  conn: () => Promise<{ conn: mysql.PoolConnection; release: () => void }>,
+  timeoutMs: () => number,
+  onTimeout: () => void,
+): Queryable {
+  const once = async (sql: string, params: readonly SqlParam[]): Promise<unknown> =>
+    wrap(async () => {
+      const ms = timeoutMs();
+      const c = await conn();
+      try {
+        return await run(c.conn, sql, params, ms);
+      } catch (e) {
+        if (isTimeout(e)) onTimeout();
+        throw e;
+      } finally {
+        c.release();
+      }
+    });
   return {
     async query<T extends object>(sql: string, params: readonly SqlParam[] = []): Promise<T[]> {
-      const [rows] = (await wrap(() => target.query(sql, params as SqlParam[]))) as [T[], unknown];
-      return rows;
+      return (await once(sql, params)) as T[];
     },
     async execute(sql: string, params: readonly SqlParam[] = []) {
-      const [result] = (await wrap(() => target.query(sql, params as SqlParam[]))) as [mysql.ResultSetHeader, unknown];
-      return result;
+      return (await once(sql, params)) as mysql.ResultSetHeader;
     },
   };
 }
 
-/** Opens the pool on iTop's database. The pool is small: the runner does one thing at a time. */
-export function openDb(settings: DbSettings, extra: Partial<PoolOptions> = {}): Db {
+/** Bounds of one pool: the cap of a statement (ms, DEFAULT_STATEMENT_TIMEOUT_MS by default). */
+export interface DbBounds {
+  readonly statementTimeoutMs?: number;
+}
+
+/**
+ * Opens the pool on iTop's database. The pool is small: the runner does one thing at a time. Every
+ * statement is bounded (src/db/bounds.ts): by the cap, and by the run's deadline once one is set.
+ */
+export function openDb(settings: DbSettings, extra: Partial<PoolOptions> = {}, bounds: DbBounds = {}): Db {
   if (!PREFIX_RE.test(settings.prefix)) {
     throw new ConfigError(`Invalid table prefix 'db_subname' = '${settings.prefix}' (letters, digits and _ only)`);
   }
   const pool = mysql.createPool({ ...connectionOptions(settings), connectionLimit: 4, maxIdle: 2, ...extra });
-  const base = queryable(pool);
+  const cap = bounds.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS;
+  let deadline: number | undefined;
+  // Set when a statement went unanswered past the deadline: the next ones fail at once instead of each
+  // waiting its grace, so that the end of an aborted run (bookkeeping, history) takes one grace in all.
+  let silent = false;
+  const pastDeadline = (): boolean => deadline !== undefined && Date.now() >= deadline;
+  const timeoutMs = (): number => {
+    if (silent && pastDeadline()) throw new DbTimeoutError('past the run deadline (it stopped answering)', 0);
+    return statementTimeoutMs(deadline, cap);
+  };
+  const onTimeout = (): void => {
+    if (pastDeadline()) silent = true;
+  };
+  // Every connection the pool opened, to destroy them when a frozen server never answers the QUIT.
+  const opened = new Set<{ destroy(): void }>();
+  pool.on('connection', (c) => {
+    opened.add(c);
+    c.once('end', () => opened.delete(c));
+    c.once('error', () => opened.delete(c));
+  });
+  const fromPool = async (): Promise<{ conn: mysql.PoolConnection; release: () => void }> => {
+    const pending = pool.getConnection();
+    try {
+      const c = await bounded(pending, timeoutMs(), 'with a connection', onTimeout);
+      return { conn: c, release: () => c.release() };
+    } catch (e) {
+      // A connection that comes after the caller gave up goes back to the pool.
+      pending.then((late) => late.release(), () => undefined);
+      throw e;
+    }
+  };
+  const base = queryable(fromPool, timeoutMs, onTimeout);
   const tables = new Map<string, boolean>();
   return {
     ...base,
     prefix: settings.prefix,
     table: (name: string) => quoteIdentifier(settings.prefix + name),
     async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
-      const conn = (await wrap(() => pool.getConnection())) as mysql.PoolConnection;
+      const conn = (await wrap(() => fromPool())) as { conn: mysql.PoolConnection; release: () => void };
+      const own = async (): Promise<{ conn: mysql.PoolConnection; release: () => void }> => ({ conn: conn.conn, release: () => undefined });
+      const tx = queryable(own, timeoutMs, onTimeout);
       try {
-        await wrap(() => conn.query('START TRANSACTION'));
-        const result = await fn(queryable(conn));
-        await wrap(() => conn.query('COMMIT'));
+        await tx.execute('START TRANSACTION');
+        const result = await fn(tx);
+        await tx.execute('COMMIT');
         return result;
       } catch (e) {
-        await conn.query('ROLLBACK').catch(() => undefined);
+        await tx.execute('ROLLBACK').catch(() => undefined);
         throw e;
       } finally {
         conn.release();
@@ -105,6 +182,18 @@ export function openDb(settings: DbSettings, extra: Partial<PoolOptions> = {}): 
       tables.set(name, rows.length > 0);
       return rows.length > 0;
     },
-    close: () => pool.end(),
+    setDeadline(epochMs: number | undefined) {
+      deadline = epochMs;
+      silent = false;
+    },
+    deadline: () => deadline,
+    async close() {
+      try {
+        await bounded(pool.end(), CLOSE_TIMEOUT_MS, 'to the end of the connections');
+      } catch {
+        // A frozen server never answers QUIT: drop the sockets, the server cleans up its side.
+        for (const c of opened) c.destroy();
+      }
+    },
   };
 }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import mysql from 'mysql2/promise';
 import type { DbSettings } from '../config/types.js';
+import { bounded, CLOSE_TIMEOUT_MS } from './bounds.js';
 import { connectionOptions } from './connect.js';
 import { translateDbError } from './errors.js';
 import type { Queryable } from './types.js';
@@ -20,6 +21,12 @@ export function lockName(base: string, dbName: string, prefix: string): string {
 const LOCK_WAIT_TIMEOUT = 86400;
 
 /**
+ * The bound of a statement on the lock connection (they are all instant on a healthy server): a frozen
+ * server must not hold the run on a lock check or on the release at its end.
+ */
+const LOCK_STATEMENT_MS = 5_000;
+
+/**
  * A named lock held on its own connection (never a pooled one: a lock belongs to a session).
  */
 export class NamedLock {
@@ -37,14 +44,15 @@ export class NamedLock {
 
   /** Opens the dedicated connection and raises its wait_timeout as PHP's iTopMutex does. */
   static async open(db: DbSettings, name: string): Promise<NamedLock> {
-    const conn = await mysql.createConnection({ ...connectionOptions(db), enableKeepAlive: true });
+    // Keep-alive: a lock connection idle for the whole run notices a dead path to the server.
+    const conn = await mysql.createConnection({ ...connectionOptions(db), enableKeepAlive: true, keepAliveInitialDelay: 10_000 });
     try {
       conn.on('error', () => undefined); // a dropped lock connection is detected by isHeld(), not by a crash
-      const [vars] = await conn.query<mysql.RowDataPacket[]>("SHOW VARIABLES LIKE 'wait_timeout'");
+      const [vars] = await conn.query<mysql.RowDataPacket[]>({ sql: "SHOW VARIABLES LIKE 'wait_timeout'", timeout: LOCK_STATEMENT_MS });
       if (Number(vars[0]?.['Value'] ?? 0) < LOCK_WAIT_TIMEOUT) {
-        await conn.query(`SET SESSION wait_timeout=${LOCK_WAIT_TIMEOUT}`);
+        await conn.query({ sql: `SET SESSION wait_timeout=${LOCK_WAIT_TIMEOUT}`, timeout: LOCK_STATEMENT_MS });
       }
-      const [ids] = await conn.query<mysql.RowDataPacket[]>('SELECT CONNECTION_ID() AS id');
+      const [ids] = await conn.query<mysql.RowDataPacket[]>({ sql: 'SELECT CONNECTION_ID() AS id', timeout: LOCK_STATEMENT_MS });
       return new NamedLock(name, conn, Number(ids[0]?.['id']));
     } catch (e) {
       conn.destroy();
@@ -54,7 +62,7 @@ export class NamedLock {
 
   /** GET_LOCK(name, timeout): true when acquired, false when someone else holds it. */
   async acquire(timeoutSeconds = 0): Promise<boolean> {
-    const [rows] = await this.run(() => this.conn.query<mysql.RowDataPacket[]>('SELECT GET_LOCK(?, ?) AS r', [this.name, timeoutSeconds]));
+    const [rows] = await this.run(() => this.statement('SELECT GET_LOCK(?, ?) AS r', [this.name, timeoutSeconds], timeoutSeconds * 1000 + LOCK_STATEMENT_MS));
     const r = rows[0]?.['r'];
     if (r === null || r === undefined) throw new Error(`Failed to acquire the lock '${this.name}'`);
     this.held = Number(r) === 1;
@@ -65,22 +73,38 @@ export class NamedLock {
   async isHeld(): Promise<boolean> {
     if (!this.held) return false;
     try {
-      const [rows] = await this.conn.query<mysql.RowDataPacket[]>('SELECT IS_USED_LOCK(?) = CONNECTION_ID() AS mine', [this.name]);
+      const [rows] = await this.statement('SELECT IS_USED_LOCK(?) = CONNECTION_ID() AS mine', [this.name]);
       return Number(rows[0]?.['mine']) === 1;
     } catch {
       return false;
     }
   }
 
-  /** RELEASE_LOCK, then closes the connection (which would release it anyway). */
+  /**
+   * RELEASE_LOCK, then closes the connection (which would release it anyway). Bounded: when the server
+   * does not answer, the socket is dropped and the server releases the lock when it sees it closed.
+   */
   async close(): Promise<void> {
     try {
-      if (this.held) await this.conn.query('SELECT RELEASE_LOCK(?)', [this.name]);
+      if (this.held) await this.statement('SELECT RELEASE_LOCK(?)', [this.name], CLOSE_TIMEOUT_MS);
     } catch {
-      // the connection is gone: the server already released the lock
+      // the connection is gone (or the server frozen): the server releases the lock with the session
     } finally {
       this.held = false;
-      await this.conn.end().catch(() => this.conn.destroy());
+      await bounded(this.conn.end(), CLOSE_TIMEOUT_MS, 'to the end of the lock connection').catch(() => this.conn.destroy());
+    }
+  }
+
+  /** One statement with a bound; a timed-out connection cannot be used again (it waits for that answer). */
+  private async statement(sql: string, values: unknown[], timeoutMs = LOCK_STATEMENT_MS): Promise<[mysql.RowDataPacket[], unknown]> {
+    try {
+      return await this.conn.query<mysql.RowDataPacket[]>({ sql, values, timeout: timeoutMs });
+    } catch (e) {
+      if ((e as { code?: unknown }).code === 'PROTOCOL_SEQUENCE_TIMEOUT') {
+        this.held = false;
+        this.conn.destroy();
+      }
+      throw e;
     }
   }
 

@@ -21,6 +21,13 @@ export interface Db extends Queryable {
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
   /** True when the table (unprefixed name) exists in this database; cached. */
   hasTable(name: string): Promise<boolean>;
+  /**
+   * The run's hard deadline (epoch ms), or none: while set, no statement waits past it (only a short
+   * grace for bookkeeping, src/db/bounds.ts). Optional: a Db made by other code may not bound anything.
+   */
+  setDeadline?(epochMs: number | undefined): void;
+  deadline?(): number | undefined;
+  /** Ends the connections; bounded, a frozen server does not keep it waiting. */
   close(): Promise<void>;
 }
 

@@ -33,7 +33,7 @@ export type TaskMessage = Awaited<ReturnType<BackgroundTask['process']>>;
 export const INTERRUPT_GRACE_MS = 500;
 
 /** Time a task gets past its cooperative limit before the daemon aborts it (overridable, ms). */
-export function hardDeadlineGraceMs(env: RunEnv): number {
+export function hardDeadlineGraceMs(env: Pick<RunEnv, 'params' | 'config'>): number {
   const v = Number(env.params['task_grace_seconds'] ?? env.config.settings['itop_cron.task_grace_seconds'] ?? 30);
   return Number.isFinite(v) && v >= 0 ? v * 1000 : 30_000;
 }
@@ -109,6 +109,10 @@ export function runWithDeadline(env: RunEnv, task: BackgroundTask, limitMs: numb
   const controller = new AbortController();
   const modulePath = isolatedModuleOf(env, task);
   const deadline = Math.min(limitMs, hardMs);
+  // The database's bound is the run's deadline; a task allowed to run longer (task_deadlines) gets its own.
+  const runBound = env.db.deadline?.();
+  const extended = runBound !== undefined && hardMs > runBound;
+  if (extended) env.db.setDeadline?.(hardMs);
   const exec =
     modulePath === undefined
       ? inThread(env, task, deadline, controller.signal)
@@ -120,6 +124,7 @@ export function runWithDeadline(env: RunEnv, task: BackgroundTask, limitMs: numb
     const onStop = (): void => controller.abort(env.signal.reason);
     const cleanup = (): void => {
       settled = true;
+      if (extended) env.db.setDeadline?.(runBound);
       for (const t of timers) clearTimeout(t);
       env.signal.removeEventListener('abort', onStop);
       interrupt?.removeEventListener('abort', onInterrupt);

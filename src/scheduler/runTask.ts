@@ -108,7 +108,13 @@ export async function runTask(
     log.error({ task: task.className, err: e.message }, 'invalid schedule setting: task parked until the next start');
     changes.next_run_date = NEVER;
   }
-  await updateTask(db, row.id, changes);
+  try {
+    await updateTask(db, row.id, changes);
+  } catch (e) {
+    // A server that stopped answering: the row keeps running = 1, which the next start clears.
+    log.error({ task: task.className, outcome, err: coerceError(e).message, changes }, 'the task bookkeeping could not be written');
+    throw e;
+  }
   const result = { message, nextRunDate: changes.next_run_date ?? null, durationSeconds: duration, outcome };
   // A fatal error has no message of its own: its text is what the run history and the log keep.
   const text = fatal !== undefined ? fatal.message : (messageText(message)?.trim() ?? null);
