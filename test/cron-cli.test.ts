@@ -43,7 +43,7 @@ test('missing auth_user / auth_pwd: the usage block, exit 254', async (t) => {
   assert.equal(r.code, 254);
   assert.equal(
     r.stdout,
-    "ERROR: Missing argument 'auth_user'\n\nUSAGE:\n\nphp cron.php --auth_user=<login> --auth_pwd=<password> [--param_file=<file>] [--verbose=1] [--debug=1] [--status_only=1]\n\n",
+    "ERROR: Missing argument 'auth_user'\n\nUSAGE:\n\nitop-cron --auth_user=<login> --auth_pwd=<password> [--param_file=<file>] [--verbose=1] [--debug=1] [--status_only=1]\n\n",
   );
   const p = await runCli(['--auth_user=admin'], { env: cliEnv(db) });
   assert.equal(p.code, 254);

@@ -14,6 +14,7 @@ import type { TextSink } from '../output/stdout.js';
 import { createClock } from '../time/clock.js';
 import { flagGates } from './startup.js';
 import { runCron } from './runCron.js';
+import { describeOption, describeWord } from './argText.js';
 
 /** The options of ours that a cron.php line may carry besides cron.php's own (none collides with them). */
 export const CRON_PARAMS = ['auth_user', 'auth_pwd', 'param_file', 'verbose', 'debug', 'status_only'] as const;
@@ -30,11 +31,21 @@ export interface CommandIo {
 }
 
 /** Unknown or malformed `--x` arguments: a clear error instead of cron.php's silent ignore. */
-export function checkArguments(argv: readonly string[]): void {
-  for (const arg of argv) {
+export function checkArguments(argv: readonly string[], known: ReadonlySet<string> = KNOWN, help = 'itop-cron --help'): void {
+  argv.forEach((arg, i) => {
     const m = /^--([A-Za-z0-9_]+)(=|$)/.exec(arg);
-    if (m === null) throw new CronError('EARG', `Unexpected argument '${arg}' (arguments are --name=value)`, EXIT_FATAL);
-    if (!KNOWN.has(m[1] ?? '')) throw new CronError('EARG', `Unknown argument '--${m[1]}' (see itop-cron --help)`, EXIT_FATAL);
+    if (m === null && !arg.startsWith('-')) throw new CronError('EARG', `Unexpected argument ${describeWord(argv, i, known)}`, EXIT_FATAL);
+    if (m === null || !known.has(m[1] ?? '')) throw new CronError('EARG', `Unknown argument ${describeOption(arg, known)} (see ${help})`, EXIT_FATAL);
+  });
+}
+
+/**
+ * cron.php ignores a bare `--verbose` (its arguments are `--name=value`), and so does itop-cron; the
+ * administrator who typed it probably meant `=1`: one line on stderr says so, stdout stays cron.php's.
+ */
+function hintBareFlags(argv: readonly string[], err: TextSink): void {
+  for (const name of ['verbose', 'debug', 'status_only']) {
+    if (argv.includes(`--${name}`)) err.line(`itop-cron: '--${name}' without a value is ignored, as cron.php ignores it: write --${name}=1`);
   }
 }
 
@@ -62,6 +73,7 @@ export async function cronCommand(argv: readonly string[], io: CommandIo): Promi
   let rotation: RotatingFileOptions | undefined;
   try {
     checkArguments(argv);
+    hintBareFlags(argv, io.err);
     loadDotEnv(io.cwd, io.env);
     options = resolveRunOptions(argv, io.cwd);
     // The flag files are checked before the configuration is read, as cron.php's bootstrap does.

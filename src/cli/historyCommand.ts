@@ -4,7 +4,7 @@ import { CronError, EXIT_FATAL, EXIT_OK } from '../errors.js';
 import { historyJson, historyLines } from '../ops/history.js';
 import { resolveClassName } from '../ops/taskControl.js';
 import type { CommandIo } from './cronCommand.js';
-import { openAuthenticated, parseCommandArgs, reportError, type CommandArgs } from './session.js';
+import { openAuthenticated, parseCommandArgs, reportError, unexpectedPositional, type CommandArgs } from './session.js';
 
 const DEFAULT_LIMIT = 50;
 
@@ -33,9 +33,9 @@ export async function historyCommand(argv: readonly string[], io: CommandIo): Pr
   let args: CommandArgs;
   let limit: number;
   try {
-    args = parseCommandArgs(argv, ['limit', 'json']);
+    args = parseCommandArgs(argv, ['limit', { name: 'json', flag: true }]);
     limit = limitOf(args.own['limit']);
-    if (args.positionals.length > 1) throw new CronError('EARG', `Unexpected argument '${args.positionals[1] ?? ''}'`, EXIT_FATAL);
+    if (args.positionals.length > 1) throw unexpectedPositional(argv, args.positionals[1] ?? '');
   } catch (e) {
     return reportError(e, io);
   }

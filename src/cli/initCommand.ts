@@ -4,14 +4,31 @@ import { loadDotEnv } from '../config/env.js';
 import { loadConfig } from '../config/load.js';
 import { openDb } from '../db/connect.js';
 import { coerceError, CronError, EXIT_FATAL, EXIT_OK } from '../errors.js';
-import { checkArguments, type CommandIo } from './cronCommand.js';
+import { joinSpacedValues } from './argText.js';
+import { checkArguments, OWN_PARAMS, type CommandIo } from './cronCommand.js';
+
+const INIT_HELP = `Usage: itop-cron init [--param_file=<files>] [--config=<file>] [--itop_root=<dir>]
+
+Creates the iTop tables itop-cron needs (with the table prefix db_subname) and an administrator whose
+login and password are auth_user/auth_pwd (parameter file preferred), in the configured database, so
+that itop-cron can be tried without an iTop installation. An existing user is kept.
+
+Options: the cron command's (--auth_user, --auth_pwd, --param_file, --config, --itop_root, --log_level...);
+itop-cron's own options also take the form --name value.
+Exit codes: 0 done, 254 bad arguments or configuration, 255 database.
+`;
 
 /**
  * `itop-cron init`: creates the iTop tables itop-cron needs (with the prefix) and an administrator whose
  * login and password are the usual auth_user/auth_pwd (parameter file preferred), in the configured
  * database, so that the product can be tried without an iTop installation.
  */
-export async function initCommand(argv: readonly string[], io: CommandIo): Promise<number> {
+export async function initCommand(given: readonly string[], io: CommandIo): Promise<number> {
+  const argv = joinSpacedValues(given, new Set<string>(OWN_PARAMS));
+  if (argv.includes('--help') || argv.includes('-h')) {
+    io.out.raw(INIT_HELP);
+    return EXIT_OK;
+  }
   try {
     checkArguments(argv);
     loadDotEnv(io.cwd, io.env);

@@ -1,6 +1,7 @@
 import { EXIT_FATAL } from '../errors.js';
 import { streamSink } from '../output/stdout.js';
-import { cronCommand, type CommandIo } from './cronCommand.js';
+import { closestOption } from './argText.js';
+import { CRON_PARAMS, cronCommand, OWN_PARAMS, type CommandIo } from './cronCommand.js';
 import { packageVersion } from './version.js';
 
 /** A subcommand: its name, one line of help, and what runs it (argv after the name). */
@@ -48,6 +49,7 @@ Options of itop-cron (same form, never used by cron.php):
   --itop_root=<dir>       the iTop root directory (or env ITOP_ROOT)
   --log_file=<file>       structured log file (default: stderr; env ITOP_CRON_LOG)
   --log_level=<level>     fatal, error, warn, info (default), debug, trace, silent
+  --mysql_bindir=<dir>    where mysqldump is, for backups (default: the PATH)
   --task_grace_seconds=N  time a task gets past its limit before it is aborted (default 30)
   --metrics_port=<port>   serve Prometheus metrics on 127.0.0.1:<port>/metrics while the cron runs
   --ping_url=<url>        dead man's switch: <url>/start, <url> or <url>/fail at each run (Healthchecks.io style)
@@ -93,7 +95,12 @@ export async function main(argv: readonly string[], io: CommandIo): Promise<numb
   const sub = SUBCOMMANDS.find((c) => c.name === first);
   if (sub !== undefined) return sub.run(rest, io);
   if (first !== undefined && !first.startsWith('-')) {
-    io.out.line(`Error: Unknown command '${first}' (see itop-cron --help)`);
+    // Repeated only when it is a near miss of a subcommand: the word may be a password typed after a space.
+    const near = closestOption(first, SUBCOMMANDS.map((c) => c.name));
+    const option = closestOption(first, [...CRON_PARAMS, ...OWN_PARAMS]);
+    if (near !== undefined) io.out.line(`Error: Unknown command '${first}' (did you mean itop-cron ${near}?)`);
+    else if (option !== undefined && !first.includes('=')) io.out.line(`Error: Unknown command '${first}' (arguments are --name=value: --${option}=...)`);
+    else io.out.line('Error: Unknown command (see itop-cron --help; the word itself is not shown)');
     return EXIT_FATAL;
   }
   return cronCommand(argv, io);

@@ -17,12 +17,15 @@ import { coerceError, CronError, EXIT_ERROR, EXIT_FATAL, EXIT_OK } from '../erro
 import { startServer, type CronServer } from '../http/server.js';
 import { rotationFromConfig } from '../output/logFile.js';
 import { createLogger } from '../output/logger.js';
-import { OWN_PARAMS, type CommandIo } from './cronCommand.js';
+import { joinSpacedValues } from './argText.js';
+import { checkArguments, OWN_PARAMS, type CommandIo } from './cronCommand.js';
 
 /** The default port of web mode (any free port will do; 0 picks one). */
 export const DEFAULT_HTTP_PORT = 8089;
 const SERVE_PARAMS = ['port', 'host', 'stop_timeout'] as const;
 const KNOWN = new Set<string>([...OWN_PARAMS, ...SERVE_PARAMS, 'param_file']);
+/** Options that also take their value as the next word (`--port 8089`): itop-cron's own, not cron.php's. */
+const SPACED = new Set<string>([...OWN_PARAMS, ...SERVE_PARAMS]);
 /** cron.php arguments that belong to each request, not to the server. */
 const PER_REQUEST = new Set(['auth_user', 'auth_pwd', 'verbose', 'debug', 'status_only']);
 
@@ -32,7 +35,7 @@ Serves the cron page: GET /webservices/cron.php (or /cron) runs one cron executi
 cron.php through the web server does, and streams its text. The caller authenticates with HTTP Basic as
 an iTop administrator; query parameters: verbose=1, debug=1, status_only=1 (never credentials or param_file).
 
-Options (--name=value; parameter files may hold them too, but no credentials):
+Options (--name=value or --name value; parameter files may hold them too, but no credentials):
   --port=<n>              port (default ${DEFAULT_HTTP_PORT}, env ITOP_CRON_HTTP_PORT; 0 = any free port)
   --host=<address>        address to bind (default 127.0.0.1, env ITOP_CRON_HTTP_HOST)
   --stop_timeout=<s>      on SIGTERM, how long a running execution may go on before it is stopped (default 30)
@@ -58,12 +61,11 @@ function badArgument(message: string): CronError {
 export function checkServeArguments(argv: readonly string[]): void {
   for (const arg of argv) {
     const name = /^--([A-Za-z0-9_]+)(=|$)/.exec(arg)?.[1];
-    if (name === undefined) throw badArgument(`Unexpected argument '${arg}' (arguments are --name=value)`);
-    if (PER_REQUEST.has(name)) {
+    if (name !== undefined && PER_REQUEST.has(name)) {
       throw badArgument(`'--${name}' is not an option of serve: each request authenticates with HTTP Basic and sets verbose/status_only in its URL`);
     }
-    if (!KNOWN.has(name)) throw badArgument(`Unknown argument '--${name}' (see itop-cron serve --help)`);
   }
+  checkArguments(argv, KNOWN, 'itop-cron serve --help');
 }
 
 function wholeNumber(name: string, value: string, max: number): number {
@@ -165,7 +167,8 @@ function reportStartFailure(e: unknown, settings: ServeSettings, io: CommandIo):
  * The `serve` subcommand: runs until SIGTERM/SIGINT, then stops accepting, lets the running execution end
  * (up to --stop_timeout, then stops it as SIGTERM stops a run), closes the pool and returns 0.
  */
-export async function serveCommand(argv: readonly string[], io: CommandIo): Promise<number> {
+export async function serveCommand(given: readonly string[], io: CommandIo): Promise<number> {
+  const argv = joinSpacedValues(given, SPACED);
   if (argv.includes('--help') || argv.includes('-h')) {
     io.out.raw(SERVE_HELP);
     return EXIT_OK;

@@ -17,6 +17,7 @@ import { rotationFromConfig } from '../output/logFile.js';
 import { createLogger } from '../output/logger.js';
 import { createClock, type Clock } from '../time/clock.js';
 import { CRON_PARAMS, OWN_PARAMS, type CommandIo } from './cronCommand.js';
+import { describeOption, describeWord } from './argText.js';
 
 /** A subcommand's arguments: words, cron's `--name=value` options, and its own options. */
 export interface CommandArgs {
@@ -28,17 +29,31 @@ export interface CommandArgs {
   readonly help: boolean;
 }
 
+/** An option of a subcommand: a name takes a value (`--limit 3` or `--limit=3`); a flag never takes the next word. */
+export type OptionSpec = string | { readonly name: string; readonly flag: true };
+
+function optionName(o: OptionSpec): string {
+  return typeof o === 'string' ? o : o.name;
+}
+
 /**
- * Splits argv. Unknown options are refused (exit 254), as for the cron command.
- * @param own the command's own option names.
+ * Splits argv. Unknown options are refused (exit 254), as for the cron command. The command's own options
+ * and itop-cron's (`--config`, `--itop_root`...) take their value as `--name=value` or `--name value`;
+ * cron.php's arguments (`--auth_pwd`, `--param_file`...) keep cron.php's `--name=value` form only.
+ * A value option with nothing after it (or another option) means `1`.
+ * @param own the command's own options.
  */
-export function parseCommandArgs(argv: readonly string[], own: readonly string[]): CommandArgs {
-  const sharedNames = new Set<string>([...CRON_PARAMS, ...OWN_PARAMS]);
+export function parseCommandArgs(argv: readonly string[], own: readonly OptionSpec[]): CommandArgs {
+  const ownNames = new Map(own.map((o) => [optionName(o), typeof o !== 'string'] as const));
+  const cronNames = new Set<string>(CRON_PARAMS);
+  const ownParams = new Set<string>(OWN_PARAMS);
+  const known = [...ownNames.keys(), ...cronNames, ...ownParams];
   const positionals: string[] = [];
   const ownValues: Record<string, string> = {};
   const shared: string[] = [];
   let help = false;
-  for (const arg of argv) {
+  for (let i = 0; i < argv.length; i += 1) {
+    const arg = argv[i] ?? '';
     if (arg === '--help' || arg === '-h') {
       help = true;
       continue;
@@ -49,12 +64,28 @@ export function parseCommandArgs(argv: readonly string[], own: readonly string[]
     }
     const m = /^--([A-Za-z0-9_]+)(?:=(.*))?$/s.exec(arg);
     const name = m?.[1] ?? '';
-    if (m !== null && own.includes(name)) ownValues[name] = m[2] ?? '1';
-    else if (m !== null && sharedNames.has(name) && m[2] !== undefined) shared.push(arg);
-    else if (m !== null && sharedNames.has(name)) throw new CronError('EARG', `Argument '--${name}' needs a value (--${name}=...)`, EXIT_FATAL);
-    else throw new CronError('EARG', `Unknown argument '${arg.split('=')[0] ?? arg}' (see --help)`, EXIT_FATAL);
+    const next = argv[i + 1];
+    // The next word is this option's value unless it is an option itself.
+    const takesNext = m !== null && m[2] === undefined && next !== undefined && !next.startsWith('-');
+    if (m !== null && ownNames.has(name)) {
+      const flag = ownNames.get(name) === true;
+      if (!flag && takesNext) i += 1;
+      ownValues[name] = m[2] ?? (!flag && takesNext ? next : '1');
+    } else if (m !== null && ownParams.has(name) && (m[2] !== undefined || takesNext)) {
+      if (m[2] === undefined) i += 1;
+      shared.push(`--${name}=${m[2] ?? next ?? ''}`);
+    } else if (m !== null && cronNames.has(name) && m[2] !== undefined) shared.push(arg);
+    else if (m !== null && (cronNames.has(name) || ownParams.has(name))) {
+      throw new CronError('EARG', `Argument '--${name}' needs a value (--${name}=...)`, EXIT_FATAL);
+    } else throw new CronError('EARG', `Unknown argument ${describeOption(arg, known)} (see --help)`, EXIT_FATAL);
   }
   return { positionals, own: ownValues, shared, help };
+}
+
+/** The positional at `index`, for "Unexpected argument" messages: never echoed unless it is an option name. */
+export function unexpectedPositional(argv: readonly string[], word: string): CronError {
+  const i = argv.indexOf(word);
+  return new CronError('EARG', `Unexpected argument ${describeWord(argv, i < 0 ? 0 : i, [...CRON_PARAMS, ...OWN_PARAMS])}`, EXIT_FATAL);
 }
 
 /** An authenticated session: configuration, database, clock, log and the administrator. */

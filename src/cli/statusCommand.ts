@@ -4,7 +4,7 @@ import { CronError, EXIT_FATAL, EXIT_OK } from '../errors.js';
 import { statusTable } from '../output/text.js';
 import { evaluateHealth, statusJson, type Health, type HealthLimits, type StatusReport } from '../ops/statusData.js';
 import type { CommandIo } from './cronCommand.js';
-import { openAuthenticated, parseCommandArgs, reportError } from './session.js';
+import { openAuthenticated, parseCommandArgs, reportError, unexpectedPositional } from './session.js';
 
 /** `itop-cron status` found a problem (an overdue task, a cron that stopped running). */
 export const EXIT_UNHEALTHY = 1;
@@ -76,7 +76,7 @@ export function statusLines(report: StatusReport, health: Health): string[] {
 export async function statusCommand(argv: readonly string[], io: CommandIo): Promise<number> {
   let args;
   try {
-    args = parseCommandArgs(argv, ['json', 'max_lateness', 'max_age']);
+    args = parseCommandArgs(argv, [{ name: 'json', flag: true }, 'max_lateness', 'max_age']);
   } catch (e) {
     return reportError(e, io);
   }
@@ -84,7 +84,7 @@ export async function statusCommand(argv: readonly string[], io: CommandIo): Pro
     io.out.raw(USAGE);
     return EXIT_OK;
   }
-  if (args.positionals.length > 0) return reportError(new CronError('EARG', `Unexpected argument '${args.positionals[0] ?? ''}'`, EXIT_FATAL), io);
+  if (args.positionals.length > 0) return reportError(unexpectedPositional(argv, args.positionals[0] ?? ''), io);
   const session = await openAuthenticated(args, io);
   if (typeof session === 'number') return session;
   try {

@@ -6,8 +6,21 @@ import { statusJson } from '../ops/statusData.js';
 import { pauseTask, rescheduleTask, resumeTask, runTaskNow } from '../ops/taskControl.js';
 import type { RunEnv } from '../scheduler/runEnv.js';
 import { loadTasks } from '../tasks/registry.js';
+import { closestOption } from './argText.js';
 import type { CommandIo } from './cronCommand.js';
 import { openAuthenticated, parseCommandArgs, reportError, type CommandArgs, type Session } from './session.js';
+
+const ACTIONS = ['list', 'pause', 'resume', 'run', 'reschedule'];
+
+/**
+ * An unknown action, named: it is the first word after `task`, and any secret-looking option before it
+ * (`--auth_pwd` without `=`, `--token`) was refused by the parser already.
+ */
+function unknownAction(action: string | undefined): CronError {
+  const near = closestOption(action ?? '', ACTIONS);
+  const hint = near === undefined ? '' : `, did you mean ${near}?`;
+  return new CronError('EARG', `Unknown action '${action ?? ''}'${hint} (list, pause, resume, run, reschedule; see itop-cron task --help)`, EXIT_FATAL);
+}
 
 /** `task run` did not run the task (lock held, maintenance) or the task failed. */
 export const EXIT_NOT_DONE = 1;
@@ -93,7 +106,7 @@ async function act(s: Session, io: CommandIo, args: CommandArgs): Promise<number
     case 'run':
       return run(s, io, className(args));
     default:
-      throw new CronError('EARG', `Unknown action '${action ?? ''}' (list, pause, resume, run, reschedule; see itop-cron task --help)`, EXIT_FATAL);
+      throw unknownAction(action);
   }
 }
 
@@ -101,7 +114,7 @@ async function act(s: Session, io: CommandIo, args: CommandArgs): Promise<number
 export async function taskCommand(argv: readonly string[], io: CommandIo): Promise<number> {
   let args: CommandArgs;
   try {
-    args = parseCommandArgs(argv, ['json']);
+    args = parseCommandArgs(argv, [{ name: 'json', flag: true }]);
   } catch (e) {
     return reportError(e, io);
   }
@@ -109,6 +122,8 @@ export async function taskCommand(argv: readonly string[], io: CommandIo): Promi
     io.out.raw(USAGE);
     return args.help ? EXIT_OK : EXIT_FATAL;
   }
+  // Before the database: a mistyped action needs no credentials to be reported.
+  if (!ACTIONS.includes(args.positionals[0] ?? '')) return reportError(unknownAction(args.positionals[0]), io);
   const session = await openAuthenticated(args, io);
   if (typeof session === 'number') return session;
   try {

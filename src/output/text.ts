@@ -66,14 +66,17 @@ export function stampLine(word: 'Starting' | 'Exiting', unix: number, local: str
   return `${word}: ${unix} (${local})`;
 }
 
-/** The usage block cron.php prints after a missing argument (spec §1.3), as lines. */
+/**
+ * The usage block cron.php prints after a missing argument, as lines: cron.php's layout, with the command
+ * the administrator actually runs.
+ */
 export function missingArgumentLines(name: string): string[] {
   return [
     `ERROR: Missing argument '${name}'`,
     '',
     'USAGE:',
     '',
-    'php cron.php --auth_user=<login> --auth_pwd=<password> [--param_file=<file>] [--verbose=1] [--debug=1] [--status_only=1]',
+    'itop-cron --auth_user=<login> --auth_pwd=<password> [--param_file=<file>] [--verbose=1] [--debug=1] [--status_only=1]',
     '',
   ];
 }
