@@ -40,3 +40,9 @@ CREATE TABLE IF NOT EXISTS `{prefix}priv_changeop_setatt_scalar` (
   `newvalue` varchar(255) DEFAULT '',
   PRIMARY KEY (`id`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+-- The creation record of an object, written with the subscription link a threshold notification creates.
+CREATE TABLE IF NOT EXISTS `{prefix}priv_changeop_create` (
+  `id` int(11) NOT NULL,
+  PRIMARY KEY (`id`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;

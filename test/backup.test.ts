@@ -24,7 +24,7 @@ import type { TaskContext } from '../src/tasks/types.js';
 import { createClock } from '../src/time/clock.js';
 import { makeItopRoot } from './helpers/cli.js';
 import { createTestDb, type TestDb } from './helpers/testDb.js';
-import { findBinary } from './helpers/throwaway-mariadb.mjs';
+import { findBinary } from '../src/mariadb/throwaway.js';
 
 /** 2026-11-24 00:17:00 in Paris, the time of the verified name `itopdb-2026-11-24_00_17`. */
 const NOW = Date.parse('2026-11-23T23:17:00Z');

@@ -1,4 +1,4 @@
-// The `npm test` runner: one throwaway MariaDB for the whole suite (unless ITOP_CRON_TEST_DB names a
+// The `npm test` runner (after `npm run build`: the server code is the product's, dist/mariadb/): one throwaway MariaDB for the whole suite (unless ITOP_CRON_TEST_DB names a
 // server), then node's test runner on test/*.test.ts. Extra arguments select test files (paths, or
 // substrings of their names); arguments starting with `-` go to `node --test`.
 import { spawn } from 'node:child_process';
@@ -7,7 +7,7 @@ import { availableParallelism } from 'node:os';
 import { basename, dirname, join, relative } from 'node:path';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
-import { startThrowawayServer } from './helpers/throwaway-mariadb.mjs';
+import { startThrowawayServer } from '../dist/mariadb/throwaway.js';
 
 const testDir = dirname(fileURLToPath(import.meta.url));
 const root = dirname(testDir);

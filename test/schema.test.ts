@@ -14,6 +14,7 @@ const EXPECTED_TABLES = [
   'priv_async_send_newsroom', 'priv_event', 'priv_event_notification', 'priv_event_email', 'priv_event_newsroom',
   'inline_image', 'attachment', 'ticket', 'ticket_request', 'ticket_incident', 'lnkcontacttoticket', 'contact',
   'person', 'organization', 'priv_change', 'priv_changeop', 'priv_changeop_setatt', 'priv_changeop_setatt_scalar',
+  'priv_changeop_create',
   'priv_bulk_export_result', 'priv_temporary_object_descriptor', 'priv_trigger', 'priv_trigger_onobject',
   'priv_trigger_threshold', 'priv_link_action_trigger', 'priv_action', 'priv_action_notification',
   'priv_action_email', 'priv_action_newsroom', 'priv_lnk_action_notif_to_contact', 'key_value_store',

@@ -1,5 +1,5 @@
 /** The mysql command-line client as a floor: the same statements, run by the client binary. */
-import { findBinary } from '../../test/helpers/throwaway-mariadb.mjs';
+import { findBinary } from '../../src/mariadb/throwaway.js';
 import { runMeasured, type MeasuredRun } from './proc.js';
 import type { BenchDb } from './server.js';
 

@@ -10,7 +10,7 @@ import type { Connection, ResultSetHeader } from 'mysql2/promise';
 import type { DbSettings } from '../../src/config/types.js';
 import { applySchema } from '../../src/db/schema.js';
 import { createAdminUser, type TestDb } from '../../test/helpers/testDb.js';
-import { startThrowawayServer, type ThrowawayServer } from '../../test/helpers/throwaway-mariadb.mjs';
+import { startThrowawayServer, type ThrowawayServer } from '../../src/mariadb/throwaway.js';
 
 /** The iTop administrator every bench database holds. */
 export const ADMIN = { login: 'admin', password: 'Bench.Admin.2024!' } as const;

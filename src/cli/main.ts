@@ -21,6 +21,7 @@ function lazy(load: () => Promise<Subcommand['run']>): Subcommand['run'] {
 
 // Add yours with lazy(): a static import here is paid by every cron start.
 const SUBCOMMANDS: Subcommand[] = [
+  { name: 'demo', summary: 'try itop-cron on a private, throwaway MariaDB and iTop database (no server or configuration needed)', run: lazy(async () => (await import('./demoCommand.js')).demoCommand) },
   { name: 'init', summary: 'create the iTop tables itop-cron needs and an administrator (standalone trial database)', run: lazy(async () => (await import('./initCommand.js')).initCommand) },
   { name: 'serve', summary: 'web mode: serve the cron page (GET /webservices/cron.php, HTTP Basic auth of an administrator)', run: lazy(async () => (await import('./serveCommand.js')).serveCommand) },
   { name: 'status', summary: 'health check: tasks, lateness, lock, queues (--json; exit 1 when unhealthy)', run: lazy(async () => (await import('./statusCommand.js')).statusCommand) },

@@ -2,7 +2,7 @@
  * The MariaDB server the tests run against: the one named by ITOP_CRON_TEST_DB, else a throwaway server
  * started once per test process (test/run.mjs starts one for the whole suite and sets the variable).
  */
-import { startThrowawayServer, type ThrowawayServer } from './throwaway-mariadb.mjs';
+import { startThrowawayServer, type ThrowawayServer } from '../../src/mariadb/throwaway.js';
 
 export { startThrowawayServer, type ThrowawayServer };
 

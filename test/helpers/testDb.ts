@@ -13,7 +13,7 @@ import type { Connection, ResultSetHeader } from 'mysql2/promise';
 import { applySchema } from '../../src/db/schema.js';
 import { getTestServer, type TestServer } from './mariadb.js';
 import { referenceDir } from './reference.js';
-import { findBinary } from './throwaway-mariadb.mjs';
+import { findBinary } from '../../src/mariadb/throwaway.js';
 
 export interface TestDbOptions {
   /** iTop's `db_subname`, prepended to every table name; default ''. */
