@@ -5,59 +5,22 @@
  * state. Each scenario uses a server of its own (startThrowawayServer), since it is stopped and restarted.
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import mysql from 'mysql2/promise';
-import { applySchema } from '../src/db/schema.js';
 import { builtInTasks } from '../src/tasks/registry.js';
-import { cliEnv, writeParamFile } from './helpers/cli.js';
+import { cliEnv } from './helpers/cli.js';
 import { faultModule, OutputRecorder, waitFor } from './helpers/fault.js';
-import { startThrowawayServer, type ThrowawayServer } from './helpers/mariadb.js';
-import { createAdminUser, type TestDb } from './helpers/testDb.js';
+import { ownServerDb } from './helpers/ownServer.js';
 
 const PWD = 'Fault.MariaDB-Pwd7';
 const recorder = new OutputRecorder();
-
-/** A database with our schema and an administrator on a server of this test's own. */
-async function ownServerDb(t: TestContext): Promise<{ server: ThrowawayServer; db: TestDb; params: string; query: (sql: string) => Promise<Record<string, unknown>[]> }> {
-  const server = await startThrowawayServer();
-  t.after(() => server.stop());
-  const name = `t_${randomBytes(6).toString('hex')}`;
-  const connect = (): Promise<mysql.Connection> =>
-    mysql.createConnection({ host: '127.0.0.1', port: server.port, user: 'root', database: name, dateStrings: true });
-  const admin = await mysql.createConnection({ host: '127.0.0.1', port: server.port, user: 'root' });
-  await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
-  await admin.query(`USE \`${name}\``);
-  await applySchema({ execute: (sql) => admin.query(sql) }, '');
-  // createAdminUser only needs execute() and table(); the rest of TestDb belongs to the shared server.
-  const db = {
-    name,
-    prefix: '',
-    server: { host: '127.0.0.1', port: server.port, user: 'root', password: '', url: server.url },
-    env: { ITOP_DB_HOST: `127.0.0.1:${server.port}`, ITOP_DB_USER: 'root', ITOP_DB_PWD: '', ITOP_DB_NAME: name, ITOP_DB_SUBNAME: '' },
-    table: (tbl: string) => `\`${tbl}\``,
-    execute: async (sql: string, params: readonly unknown[] = []) => (await admin.query(sql, [...params]))[0],
-  } as unknown as TestDb;
-  await createAdminUser(db, { login: 'admin', password: PWD, admin: true });
-  await admin.end();
-  // A fresh connection per poll: the server goes away under the test's feet.
-  const query = async (sql: string): Promise<Record<string, unknown>[]> => {
-    const c = await connect();
-    try {
-      return (await c.query<mysql.RowDataPacket[]>(sql))[0];
-    } finally {
-      await c.end();
-    }
-  };
-  return { server, db, params: writeParamFile(`auth_user=admin\nauth_pwd=${PWD}\n`), query };
-}
 
 async function row(query: (sql: string) => Promise<Record<string, unknown>[]>, cls: string): Promise<Record<string, unknown> | undefined> {
   return (await query(`SELECT * FROM priv_backgroundtask WHERE class_name = '${cls}'`))[0];
 }
 
 test('a MariaDB restart during a task: MySQL has gone away, exit 254; the next run clears the flag and works', async (t) => {
-  const { server, db, params, query } = await ownServerDb(t);
+  const { server, db, params, query } = await ownServerDb(t, PWD);
   const env = cliEnv(db, {
     ITOP_CRON_MAX_EXECUTION_TIME: '60',
     ITOP_CRON_SLEEP: '1',
@@ -87,7 +50,7 @@ test('a MariaDB restart during a task: MySQL has gone away, exit 254; the next r
 });
 
 test("the server dying between tasks: ERROR: '...' and exit 0 as cron.php; the next run works once it is back", async (t) => {
-  const { server, db, params, query } = await ownServerDb(t);
+  const { server, db, params, query } = await ownServerDb(t, PWD);
   // No task is due (every built-in one is paused): the loop only runs its own statement, then sleeps.
   for (const task of builtInTasks()) {
     await query(`INSERT INTO priv_backgroundtask (class_name, next_run_date, status) VALUES (${mysql.escape(task.className)}, NOW(), 'paused')`);
