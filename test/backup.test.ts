@@ -5,8 +5,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { test, type TestContext } from 'node:test';
@@ -25,6 +24,7 @@ import { createClock } from '../src/time/clock.js';
 import { makeItopRoot } from './helpers/cli.js';
 import { createTestDb, type TestDb } from './helpers/testDb.js';
 import { findBinary } from '../src/mariadb/throwaway.js';
+import { tempDir } from './helpers/tempDir.js';
 
 /** 2026-11-24 00:17:00 in Paris, the time of the verified name `itopdb-2026-11-24_00_17`. */
 const NOW = Date.parse('2026-11-23T23:17:00Z');
@@ -187,7 +187,7 @@ test('a backup with the real mysqldump restores to the same data', async (t) => 
   await list({ file: archive, onReadEntry: (e) => entries.push(e.path) });
   assert.deepEqual(entries.filter((e) => !e.startsWith('production-modules/acme')), ['config-itop.php', 'delta.xml', 'production-modules/', 'itop-dump.sql']);
   assert.ok(entries.includes('production-modules/acme/module.acme.php'));
-  const out = mkdtempSync(join(tmpdir(), 'itop-backup-x-'));
+  const out = tempDir('itop-backup-x-');
   await extract({ file: archive, cwd: out });
   assert.equal(readFileSync(join(out, 'config-itop.php'), 'utf8'), readFileSync(join(root, 'conf', 'production', 'config-itop.php'), 'utf8'));
 
@@ -210,7 +210,7 @@ test('a prefixed install dumps only its tables; `_` in the prefix is not a wildc
   const { ctx } = harness(t, config);
   await backupExec.process(ctx);
   const dir = join(root, 'data', 'backups', 'auto');
-  const out = mkdtempSync(join(tmpdir(), 'itop-backup-x-'));
+  const out = tempDir('itop-backup-x-');
   await extract({ file: join(dir, backupsOf(dir)[0] ?? ''), cwd: out });
   const created = [...readFileSync(join(out, 'itop-dump.sql'), 'utf8').matchAll(/CREATE TABLE `([^`]+)`/g)].map((m) => m[1] ?? '');
   assert.ok(created.length > 10);
@@ -287,7 +287,7 @@ test('the backup lock is awaited until the deadline only', async (t) => {
 
 test('the backup directory: itop_cron.backup_dir, or a clear error without iTop root', async (t) => {
   const db = await createTestDb(t);
-  const target = mkdtempSync(join(tmpdir(), 'itop-backups-'));
+  const target = tempDir('itop-backups-');
   const { config } = itopConfig(db, { 'itop_cron.backup_dir': target });
   assert.match(String(await backupExec.process(harness(t, config).ctx)), new RegExp(`^Created the backup: ${target}/${db.name}-`));
   const dbOnly = loadConfig({ raw: {}, env: { ...db.env }, cwd: target });
@@ -299,7 +299,7 @@ test('the backup directory: itop_cron.backup_dir, or a clear error without iTop 
 
 /** Mounts a small tmpfs (root only); undefined when this system does not allow it. */
 function mountTmpfs(t: TestContext, options: string): string | undefined {
-  const dir = mkdtempSync(join(tmpdir(), 'itop-backup-fs-'));
+  const dir = tempDir('itop-backup-fs-');
   try {
     execFileSync('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', dir], { stdio: 'ignore' });
   } catch {

@@ -2,8 +2,7 @@
  * The built CLI against a real MariaDB: cron.php's messages, exit codes and rows (spec §1.3–§1.7, §3).
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import mysql from 'mysql2/promise';
@@ -11,6 +10,7 @@ import { lockName } from '../src/db/lock.js';
 import { spawn } from 'node:child_process';
 import { BIN, cliEnv, makeItopRoot, runCli, writeParamFile } from './helpers/cli.js';
 import { createAdminUser, createTestDb, type TestDb } from './helpers/testDb.js';
+import { tempDir } from './helpers/tempDir.js';
 
 const PWD = 'S3cret.Pa55-word';
 const AUTH = `auth_user=admin\nauth_pwd=${PWD}\n`;
@@ -265,7 +265,7 @@ test('init creates a standalone database that a run then uses', async (t) => {
 
 test('a .env file in the working directory gives the database and the credentials', async (t) => {
   const { db } = await setup(t);
-  const dir = mkdtempSync(join(tmpdir(), 'itop-cron-dotenv-'));
+  const dir = tempDir('itop-cron-dotenv-');
   const lines = Object.entries(db.env).map(([k, v]) => `${k}=${v}`);
   writeFileSync(join(dir, '.env'), [...lines, 'ITOP_CRON_AUTH_USER=admin', `ITOP_CRON_AUTH_PWD=${PWD}`, ''].join('\n'));
   const r = await runCli(['--status_only=1'], { cwd: dir });

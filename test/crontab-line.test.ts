@@ -5,13 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { lockName } from '../src/db/lock.js';
 import { BIN, cliEnv, makeItopRoot, REPO, runCli, writeParamFile } from './helpers/cli.js';
 import { createAdminUser, createTestDb, type TestDb } from './helpers/testDb.js';
+import { tempDir } from './helpers/tempDir.js';
 
 const PWD = 'Cr0ntab.Secret';
 
@@ -60,7 +60,7 @@ test("the README's crontab line runs as written and appends the pass's lines to 
   const { schedule, command } = documentedCrontabLine();
   assert.equal(schedule, '*/5 * * * *');
   const { params } = await setup(t, { cron_max_execution_time: 1, cron_sleep: 1 });
-  const dir = mkdtempSync(join(tmpdir(), 'itop-cron-crontab-'));
+  const dir = tempDir('itop-cron-crontab-');
   const log = join(dir, 'cron.log');
   let line = substitute(command, '/usr/local/bin/itop-cron', BIN);
   line = substitute(line, '/etc/itop/cron.params', params);

@@ -3,12 +3,12 @@
  * config-itop.php is loaded, registered, run, scheduled and listed; a broken module is one clear line.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { cliEnv, makeItopRoot, REPO, runCli, writeParamFile } from './helpers/cli.js';
 import { createAdminUser, createTestDb, type TestDb } from './helpers/testDb.js';
+import { tempDir } from './helpers/tempDir.js';
 
 const EXAMPLE = join(REPO, 'examples', 'extension', 'hello-task.mjs');
 const PWD = 'Ext.Pa55word';
@@ -71,7 +71,7 @@ test('the example extension named in config-itop.php runs on a prefixed database
 
 test('a broken extension module is one clear line and exit 254', async (t) => {
   const { db, params } = await setup(t);
-  const dir = mkdtempSync(join(tmpdir(), 'itop-ext-'));
+  const dir = tempDir('itop-ext-');
   const invalid = join(dir, 'invalid.mjs');
   writeFileSync(invalid, "export default { className: '\\\\Acme\\\\Bad', process: async () => 'x', periodicity: () => 5 };\n");
   const syntax = join(dir, 'syntax.mjs');

@@ -4,8 +4,7 @@
  * and rescheduled drift-free, and the loop goes on with the next task.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { insertTask, taskByClass } from '../src/db/backgroundTasks.js';
@@ -18,6 +17,7 @@ import type { BackgroundTask } from '../src/tasks/types.js';
 import { cliEnv, makeItopRoot, writeParamFile } from './helpers/cli.js';
 import { faultModule, inProcessEnv, OutputRecorder, waitFor } from './helpers/fault.js';
 import { createAdminUser, createTestDb } from './helpers/testDb.js';
+import { tempDir } from './helpers/tempDir.js';
 
 const PWD = 'Fault.Deadline-Pwd9';
 const recorder = new OutputRecorder();
@@ -146,7 +146,7 @@ test('the task watch fires on a maintenance flag and on a lost lock (KILL of the
   const db = await createTestDb(t);
   const run = inProcessEnv(db);
   t.after(() => run.close());
-  const root = mkdtempSync(join(tmpdir(), 'itop-root-'));
+  const root = tempDir('itop-root-');
   mkdirSync(join(root, 'data'));
   const flagged = { ...run.env, config: { ...run.env.config, appRoot: root } };
   const lock = await NamedLock.open(run.env.config.db, lockName('cron', db.name, db.prefix));

@@ -6,8 +6,7 @@
  * 0/254/255, and never a stack trace on stdout or stderr.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { resolveRunOptions } from '../src/config/argv.js';
@@ -17,6 +16,7 @@ import { checkArguments } from '../src/cli/cronCommand.js';
 import { CronError } from '../src/errors.js';
 import { cliEnv, runCli } from './helpers/cli.js';
 import { createTestDb } from './helpers/testDb.js';
+import { tempDir } from './helpers/tempDir.js';
 
 /** mulberry32: a small seeded PRNG, so that a failure can be replayed from its seed. */
 function prng(seed: number): () => number {
@@ -105,7 +105,7 @@ test('parseParamFile: 5000 random files never throw; keys have no blanks, values
 
 test('resolveRunOptions + checkArguments + loadConfig: 3000 random argv/file pairs end normally or with a CronError', (t) => {
   const g = generator(SEED + 1);
-  const dir = mkdtempSync(join(tmpdir(), 'itop-cron-fuzz-'));
+  const dir = tempDir('itop-cron-fuzz-');
   const outcomes = { ok: 0, refused: 0 };
   for (let i = 0; i < 3000; i++) {
     const file = join(dir, `p${i % 50}.params`);
@@ -128,7 +128,7 @@ test('resolveRunOptions + checkArguments + loadConfig: 3000 random argv/file pai
 test('the built CLI on 24 random inputs: exit 0, 254 or 255, one-line errors, never a stack trace', async (t) => {
   const db = await createTestDb(t);
   const g = generator(SEED + 2);
-  const dir = mkdtempSync(join(tmpdir(), 'itop-cron-fuzz-cli-'));
+  const dir = tempDir('itop-cron-fuzz-cli-');
   const cases = Array.from({ length: 24 }, (_, i) => {
     const file = join(dir, `c${i}.params`);
     writeFileSync(file, paramFileText(g).replace(/^(log_file|cron_max_execution_time)\b/gm, 'x'));

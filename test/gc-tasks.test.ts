@@ -3,7 +3,7 @@
  * TemporaryObjectGC and SessionGC against a real database and real files; and the registry's order.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -21,6 +21,7 @@ import type { TaskContext } from '../src/tasks/types.js';
 import { createClock } from '../src/time/clock.js';
 import { makeItopRoot } from './helpers/cli.js';
 import { createTestDb, type TestDb } from './helpers/testDb.js';
+import { tempDir } from './helpers/tempDir.js';
 
 const DAY = 86_400_000;
 
@@ -57,7 +58,7 @@ test('BulkExportResultGC deletes results older than 24 h and their files under d
   assert.equal(bulkExportResultGC.periodicity?.(config), 86400);
   mkdirSync(join(root, 'data', 'bulk_export'));
   const inside = join(root, 'data', 'bulk_export', 'old.csv');
-  const outside = join(mkdtempSync(join(tmpdir(), 'itop-export-')), 'elsewhere.csv');
+  const outside = join(tempDir('itop-export-'), 'elsewhere.csv');
   for (const f of [inside, outside]) writeFileSync(f, 'x');
   const now = Date.now();
   for (const [created, file] of [[now - 2 * DAY, inside], [now - DAY - 60_000, outside], [now - 3600_000, ''], [now - 3 * DAY, '/nonexistent/gone.csv']] as const) {

@@ -5,9 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { isLoopbackHost, serveSettings } from '../src/cli/serveCommand.js';
@@ -22,6 +21,7 @@ import { silentLogger } from '../src/output/logger.js';
 import type { BackgroundTask } from '../src/tasks/types.js';
 import { cliEnv, makeItopRoot, runCli } from './helpers/cli.js';
 import { createAdminUser, createTestDb, type TestDb } from './helpers/testDb.js';
+import { tempDir } from './helpers/tempDir.js';
 
 const PWD = 'Web.Cr0n-Secret';
 const ADMIN = basicAuthHeader('admin', PWD);
@@ -84,7 +84,7 @@ async function setup(t: TestContext, extra: Partial<ServerOptions> = {}): Promis
   const config = loadConfig({
     raw: {},
     env: { ...db.env, ITOP_CRON_MAX_EXECUTION_TIME: '2', ITOP_CRON_SLEEP: '1', ITOP_TIMEZONE: 'Europe/Paris' },
-    cwd: mkdtempSync(join(tmpdir(), 'itop-cron-web-')),
+    cwd: tempDir('itop-cron-web-'),
   });
   const pool = openDb(config.db);
   const gate = gateTask();

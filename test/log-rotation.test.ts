@@ -3,8 +3,7 @@
  * iTop's rotation lock, the purge, and the invalid-builder error.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { loadConfig } from '../src/config/load.js';
@@ -17,6 +16,7 @@ import type { TaskContext } from '../src/tasks/types.js';
 import { createClock } from '../src/time/clock.js';
 import { makeItopRoot } from './helpers/cli.js';
 import { createTestDb } from './helpers/testDb.js';
+import { tempDir } from './helpers/tempDir.js';
 
 /** Tuesday 2026-11-24 00:17 in Paris. */
 const NOW = Date.parse('2026-11-23T23:17:00Z');
@@ -120,7 +120,7 @@ test('an invalid builder throws iTop\'s message; no iTop root means nothing to d
     message: 'LogFileRotationProcess : The configured filename builder is invalid (log_filename_builder_impl="Foo")',
   });
   const db = await createTestDb(t);
-  const cwd = mkdtempSync(join(tmpdir(), 'itop-cron-cwd-'));
+  const cwd = tempDir('itop-cron-cwd-');
   mkdirSync(join(cwd, 'log'));
   logFile(cwd, 'setup.log', Date.parse('2026-10-15T10:00:00Z'));
   const dbOnly = loadConfig({ raw: {}, env: { ...db.env }, cwd });

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { pino } from 'pino';
@@ -18,6 +17,7 @@ import { decodeV2 } from '../src/mail/v2Message.js';
 import { configWith } from './helpers/asyncTaskCtx.js';
 import { NO_REFERENCE, referenceDir } from './helpers/reference.js';
 import { startSmtpSink, type SmtpSink } from './helpers/smtpSink.js';
+import { tempDir } from './helpers/tempDir.js';
 
 const log = pino({ level: 'silent' });
 
@@ -221,7 +221,7 @@ test('100 mails over the pooled connection all arrive, on one connection', async
 });
 
 test('LogFile appends readable messages, Null sends nothing, PHPMail needs sendmail', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'itop-mail-'));
+  const dir = tempDir('itop-mail-');
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const logFile = join(dir, 'mail.log');
   const base = { smtp: smtp({ host: '127.0.0.1', port: 1 }), logFile };

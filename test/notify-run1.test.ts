@@ -5,14 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { simpleParser } from 'mailparser';
 import { activateThresholdTriggers } from '../src/notify/index.js';
 import { capture, capturedRows, eventRows, NOTIF, parseCapturedMail, queuedFormOfSentHtml, replay, setup } from './fixtures/notify/harness.js';
 import { startSmtpSink } from './helpers/smtpSink.js';
+import { tempDir } from './helpers/tempDir.js';
 
 const HIT = { class: 'UserRequest', id: 3, stopwatch: 'tto', threshold: 75 } as const;
 const MESSAGE_ID = /^<iTop_UserRequest_3_\d{10}\.\d{6}@a3453d1454c1970b3c6176658327cf1c-production\.openitop\.org>$/;
@@ -87,7 +86,7 @@ test('run 1: event, subscription, history change and app preferences rows are iT
 test('run 1 with the LogFile transport: log/mail.log holds the message iTop would write', async (t) => {
   if (NOTIF === undefined) return t.skip('reference/itop-3.2 not found');
   const tdb = await replay(t, 'before-notification.sql');
-  const root = mkdtempSync(join(tmpdir(), 'itop-notify-'));
+  const root = tempDir('itop-notify-');
   const { mkdirSync } = await import('node:fs');
   mkdirSync(join(root, 'log'));
   const base = setup(t, tdb, { email_transport: 'LogFile' }, '2026-11-24 00:38:05');

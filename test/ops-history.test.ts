@@ -3,8 +3,7 @@
  * 'task run' line per run, file rotation), against a real MariaDB and real files.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { consecutiveFailures, failureStreak, historySummary, HISTORY_TABLE, recentRuns } from '../src/db/runHistory.js';
@@ -16,6 +15,7 @@ import type { Clock } from '../src/time/clock.js';
 import { cliEnv, runCli, writeParamFile } from './helpers/cli.js';
 import { pinnedClock, recordingLogger, testConfig, testPool } from './helpers/opsEnv.js';
 import { createAdminUser, createTestDb } from './helpers/testDb.js';
+import { tempDir } from './helpers/tempDir.js';
 
 const PWD = 'History.Pa55-word';
 
@@ -124,7 +124,7 @@ test('itop-cron history after a real cron run; the log has one structured line p
   const db = await createTestDb(t);
   await createAdminUser(db, { login: 'admin', password: PWD, admin: true });
   const params = writeParamFile(`auth_user=admin\nauth_pwd=${PWD}\n`);
-  const logFile = join(mkdtempSync(join(tmpdir(), 'ops-log-')), 'cron.log');
+  const logFile = join(tempDir('ops-log-'), 'cron.log');
   const env = cliEnv(db, { ITOP_CRON_MAX_EXECUTION_TIME: '2', ITOP_CRON_SLEEP: '1', ITOP_CRON_LOG: logFile });
   const cron = await runCli([`--param_file=${params}`], { env });
   assert.equal(cron.code, 0, cron.stdout + cron.stderr);
@@ -180,7 +180,7 @@ test('log rotation: by size (numbered, bounded) and by day (dated, also at open)
   assert.equal(parseRotation(''), undefined);
   assert.throws(() => parseRotation('weekly'), /itop_cron\.log_rotate/);
 
-  const dir = mkdtempSync(join(tmpdir(), 'ops-rotate-'));
+  const dir = tempDir('ops-rotate-');
   const file = join(dir, 'sub', 'itop-cron.log');
   const log = createLogger({ destination: file, level: 'info' }, ['s3cret-value'], { policy: { kind: 'size', maxBytes: 400 }, keep: 2 });
   for (let i = 0; i < 30; i++) log.info({ i, note: 'password s3cret-value' }, 'a line of some length to fill the file quickly');
@@ -216,7 +216,7 @@ test('log rotation: by size (numbered, bounded) and by day (dated, also at open)
 });
 
 test('the log is built on its first line: nothing written, no file; then lines, child loggers and levels as pino', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'ops-lazy-log-'));
+  const dir = tempDir('ops-lazy-log-');
   const file = join(dir, 'sub', 'itop-cron.log');
   const log = createLogger({ destination: file, level: 'info' }, ['s3cret-value']);
   log.flush();

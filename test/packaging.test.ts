@@ -5,13 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { accessSync, constants, copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { accessSync, constants, copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { BIN, cliEnv, REPO, runCli, writeParamFile } from './helpers/cli.js';
 import { createTestDb } from './helpers/testDb.js';
+import { tempDir } from './helpers/tempDir.js';
 
 const run = promisify(execFile);
 const NPM = process.platform === 'win32' ? 'npm.cmd' : 'npm';
@@ -60,7 +60,7 @@ const OFFLINE = /ENOTFOUND|EAI_AGAIN|ETIMEDOUT|ECONNREFUSED|ENETUNREACH|network/
 
 test('the packed tarball installs globally and runs from any directory', { timeout: 300_000 }, async (t) => {
   requireBuild();
-  const work = mkdtempSync(join(tmpdir(), 'itop-cron-pack-'));
+  const work = tempDir('itop-cron-pack-');
   const packed = await run(NPM, ['pack', '--json', '--ignore-scripts', '--pack-destination', work], { cwd: REPO, maxBuffer: 8 << 20 });
   const tgz = join(work, (JSON.parse(packed.stdout) as { filename: string }[])[0]!.filename);
   const prefix = join(work, 'prefix');
@@ -74,7 +74,7 @@ test('the packed tarball installs globally and runs from any directory', { timeo
     throw e;
   }
   const installed = join(prefix, process.platform === 'win32' ? 'itop-cron.cmd' : join('bin', 'itop-cron'));
-  const elsewhere = mkdtempSync(join(tmpdir(), 'itop-cron-elsewhere-'));
+  const elsewhere = tempDir('itop-cron-elsewhere-');
   const version = await run(installed, ['--version'], { cwd: elsewhere });
   assert.equal(version.stdout, `${PKG.version}\n`);
   const help = await run(installed, ['--help'], { cwd: elsewhere });
@@ -93,7 +93,7 @@ test('the packed tarball installs globally and runs from any directory', { timeo
 test('the systemd unit and timer pass systemd-analyze verify', async (t) => {
   const found = await run('systemd-analyze', ['--version']).then(() => true, () => false);
   if (!found) return t.skip('systemd-analyze is not installed here');
-  const dir = mkdtempSync(join(tmpdir(), 'itop-cron-systemd-'));
+  const dir = tempDir('itop-cron-systemd-');
   const src = join(REPO, 'examples', 'systemd');
   const service = readFileSync(join(src, 'itop-cron.service'), 'utf8');
   assert.match(service, /^ExecStart=\/usr\/local\/bin\/itop-cron --param_file=\/etc\/itop\/cron\.params$/m);

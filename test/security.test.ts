@@ -7,8 +7,7 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { authenticate } from '../src/auth/authenticate.js';
@@ -16,6 +15,7 @@ import { CronError } from '../src/errors.js';
 import { cliEnv, writeParamFile } from './helpers/cli.js';
 import { faultModule, inProcessEnv, OutputRecorder, waitFor } from './helpers/fault.js';
 import { createAdminUser, createTestDb, type TestDb } from './helpers/testDb.js';
+import { tempDir } from './helpers/tempDir.js';
 
 const PWD = 'Sec.Admin-Pwd!42'; // no '#': a parameter file cuts a value there (spec §11.15)
 const DB_PWD = 'Sec.Db-Pwd#97';
@@ -103,7 +103,7 @@ test('hostile class names in the registry and from an extension, hostile task me
       "max_run_duration, average_run_duration, running, status, system_user) VALUES (?, '2000-01-01 00:00:00', 0, 0, 99999.999, 0, 0, 0, 'active', '')",
     [hostile],
   );
-  const logFile = join(mkdtempSync(join(tmpdir(), 'itop-cron-sec-')), 'cron.log');
+  const logFile = join(tempDir('itop-cron-sec-'), 'cron.log');
   const run = await recorder.run('hostile names', [`--param_file=${params}`, '--verbose=1', '--debug=1', `--log_file=${logFile}`], {
     env: { ...env, ITOP_CRON_EXTENSIONS: faultModule('evil.mjs') },
   });

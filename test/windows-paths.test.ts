@@ -4,8 +4,7 @@
  * directory; bin/cron.cmd passes such a path, and the README's schtasks line schedules it.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { resolveRunOptions } from '../src/config/argv.js';
@@ -13,6 +12,7 @@ import { loadConfig } from '../src/config/load.js';
 import { readParamFiles, resolveParamPath } from '../src/config/paramFile.js';
 import { CronError } from '../src/errors.js';
 import { REPO } from './helpers/cli.js';
+import { tempDir } from './helpers/tempDir.js';
 
 const CWD = '/srv/cwd';
 const DB_ENV = { ITOP_DB_NAME: 'itop', ITOP_DB_HOST: '127.0.0.1' };
@@ -28,7 +28,7 @@ test('Windows absolute paths are kept as given; relative ones are resolved again
 });
 
 test('a missing Windows parameter file is reported with its own path, not one under the working directory', () => {
-  const cwd = mkdtempSync(join(tmpdir(), 'itop-cron-win-'));
+  const cwd = tempDir('itop-cron-win-');
   assert.throws(
     () => readParamFiles('C:\\itop-cron\\cron.params', cwd),
     (e: unknown) => e instanceof CronError && e.code === 'EPARAMFILE' && e.message === "Could not find the parameter file: 'C:\\itop-cron\\cron.params'",
@@ -38,7 +38,7 @@ test('a missing Windows parameter file is reported with its own path, not one un
 });
 
 test("a file that would exist under the working directory is not used for a Windows path (it is someone else's)", () => {
-  const cwd = mkdtempSync(join(tmpdir(), 'itop-cron-win-'));
+  const cwd = tempDir('itop-cron-win-');
   // On Linux `C:\x.params` is a legal file name: were the path resolved against cwd, this file would be read.
   writeFileSync(join(cwd, 'C:\\x.params'), 'auth_user=wrong\n');
   assert.throws(() => readParamFiles('C:\\x.params', cwd), /Could not find the parameter file: 'C:\\x\.params'/);
@@ -75,7 +75,7 @@ test("cron.cmd's arguments read the parameter file at its Windows path, whatever
 });
 
 test('config, log file and extensions given as Windows paths stay as given', () => {
-  const cwd = mkdtempSync(join(tmpdir(), 'itop-cron-win-'));
+  const cwd = tempDir('itop-cron-win-');
   const config = loadConfig({
     raw: { log_file: 'C:\\itop\\log\\itop-cron.log' },
     env: { ...DB_ENV, ITOP_CRON_EXTENSIONS: 'C:\\itop-cron\\tasks.mjs,\\\\srv\\share\\more.mjs' },
@@ -94,7 +94,7 @@ test('config, log file and extensions given as Windows paths stay as given', () 
 });
 
 test('an iTop root given as a Windows path is not looked up under the working directory', () => {
-  const cwd = mkdtempSync(join(tmpdir(), 'itop-cron-win-'));
+  const cwd = tempDir('itop-cron-win-');
   // A decoy: a complete iTop configuration at <cwd>/C:\itop/conf/production/config-itop.php.
   mkdirSync(join(cwd, 'C:\\itop', 'conf', 'production'), { recursive: true });
   writeFileSync(join(cwd, 'C:\\itop', 'conf', 'production', 'config-itop.php'), "<?php\n$MySettings = array('db_name' => 'decoy');\n");

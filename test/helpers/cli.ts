@@ -3,11 +3,11 @@
  * printed. `npm test` builds first.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync, mkdirSync, chmodSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync, mkdirSync, chmodSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestDb } from './testDb.js';
+import { tempDir } from './tempDir.js';
 
 export const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const BIN = join(REPO, 'bin', 'itop-cron.js');
@@ -40,7 +40,7 @@ function baseEnv(extra: Record<string, string | undefined>): NodeJS.ProcessEnv {
 export function runCli(args: readonly string[], opts: CliOptions = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: opts.cwd ?? mkdtempSync(join(tmpdir(), 'itop-cron-cwd-')),
+      cwd: opts.cwd ?? tempDir('itop-cron-cwd-'),
       env: baseEnv(opts.env ?? {}),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -65,7 +65,7 @@ export function cliEnv(db: TestDb, extra: Record<string, string | undefined> = {
 
 /** A parameter file (mode 0600) in a fresh directory; returns its path. */
 export function writeParamFile(content: string, name = 'cron.params'): string {
-  const dir = mkdtempSync(join(tmpdir(), 'itop-cron-params-'));
+  const dir = tempDir('itop-cron-params-');
   const path = join(dir, name);
   writeFileSync(path, content);
   chmodSync(path, 0o600);
@@ -74,7 +74,7 @@ export function writeParamFile(content: string, name = 'cron.params'): string {
 
 /** An iTop root with conf/production/config-itop.php pointing at the test database, and data/. */
 export function makeItopRoot(db: TestDb, settings: Record<string, string | number | boolean> = {}, moduleSettingsPhp = ''): string {
-  const root = mkdtempSync(join(tmpdir(), 'itop-root-'));
+  const root = tempDir('itop-root-');
   mkdirSync(join(root, 'conf', 'production'), { recursive: true });
   mkdirSync(join(root, 'data'), { recursive: true });
   mkdirSync(join(root, 'log'), { recursive: true });

@@ -2,9 +2,6 @@
  * Library-level set-up for the operating tests (status, control, history, metrics, alerts): a real Config
  * and Db on a test database, a pinned or real clock, a logger that keeps its lines, and a RunEnv.
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { pino, type Logger } from 'pino';
 import { loadConfig } from '../../src/config/load.js';
@@ -17,6 +14,7 @@ import type { RunEnv } from '../../src/scheduler/runEnv.js';
 import type { BackgroundTask } from '../../src/tasks/types.js';
 import { createClock, type Clock } from '../../src/time/clock.js';
 import type { TestDb } from './testDb.js';
+import { tempDir } from './tempDir.js';
 
 /** A logger whose JSON lines are kept in `lines` (parsed). */
 export function recordingLogger(): { log: Logger; lines: Array<Record<string, unknown>> } {
@@ -27,7 +25,7 @@ export function recordingLogger(): { log: Logger; lines: Array<Record<string, un
 
 /** The configuration of the test database, with extra `$MySettings` entries. */
 export function testConfig(db: TestDb, settings: PhpArray = {}): Config {
-  const base = loadConfig({ raw: {}, env: { ...db.env, ITOP_TIMEZONE: 'Europe/Paris' }, cwd: mkdtempSync(join(tmpdir(), 'ops-cwd-')) });
+  const base = loadConfig({ raw: {}, env: { ...db.env, ITOP_TIMEZONE: 'Europe/Paris' }, cwd: tempDir('ops-cwd-') });
   return { ...base, settings: { ...base.settings, ...settings } };
 }
 
