@@ -8,6 +8,7 @@ import { coerceError, CronError, EXIT_ERROR, EXIT_FATAL, EXIT_OK } from '../erro
 import type { TextSink } from '../output/stdout.js';
 import { missingArgumentLines, stampLine, statusTable } from '../output/text.js';
 import type { CronExit } from '../scheduler/cronExec.js';
+import type { PhpBridge } from '../php/bridge.js';
 import { observeRun, type RunObserver } from '../scheduler/observer.js';
 import type { RunEnv } from '../scheduler/runEnv.js';
 import type { BackgroundTask } from '../tasks/types.js';
@@ -76,7 +77,7 @@ export async function runCron(inv: CronInvocation): Promise<number> {
     await printStatus(db, out);
     return EXIT_OK;
   }
-  const { cronExec, loadTasks, hardDeadlineGraceMs } = await fullRunModules();
+  const { cronExec, loadTasks, hardDeadlineGraceMs, openBridge } = await fullRunModules();
   const tasks = inv.tasks ?? (await loadTasks(config));
   // No statement of this run may outlive its hard deadline, whatever the server does (src/db/bounds.ts).
   const previousDeadline = db.deadline?.();
@@ -84,6 +85,7 @@ export async function runCron(inv: CronInvocation): Promise<number> {
   out.line(stampLine('Starting', clock.nowUnix(), clock.nowLocal()));
   let lock: NamedLock | undefined;
   let exit: CronExit | undefined;
+  let php: PhpBridge | undefined;
   try {
     lock = await NamedLock.open(config.db, lockName('cron', config.db.name, config.db.prefix));
     if (!(await adminWriteAllowed(config, db))) {
@@ -92,6 +94,9 @@ export async function runCron(inv: CronInvocation): Promise<number> {
       out.line('Already running...');
     } else {
       log.info({ lock: lock.name, connection: lock.connectionId, user: user.login }, 'cron lock acquired');
+      const choice = openBridge(config, options.raw, user.login, log);
+      php = choice.bridge;
+      if (choice.reason !== undefined) log.debug({ reason: choice.reason }, 'no PHP bridge for this run');
       const env: RunEnv = {
         db,
         config,
@@ -104,6 +109,7 @@ export async function runCron(inv: CronInvocation): Promise<number> {
         params: options.raw,
         signal: inv.signal,
         observer: inv.observer,
+        ...(choice.bridge !== undefined ? { php: choice.bridge } : { phpUnavailable: choice.reason }),
       };
       const held = lock;
       exit = await observeRun(log, inv.observer, () => cronExec(env, tasks, held));
@@ -114,6 +120,7 @@ export async function runCron(inv: CronInvocation): Promise<number> {
     if (options.debug && err.stack !== undefined) out.line(err.stack);
     log.error({ err: err.message }, 'cron run failed');
   } finally {
+    await php?.close();
     await lock?.close();
     db.setDeadline?.(previousDeadline);
   }
@@ -129,13 +136,15 @@ async function fullRunModules(): Promise<{
   cronExec: typeof import('../scheduler/cronExec.js').cronExec;
   loadTasks: typeof import('../tasks/registry.js').loadTasks;
   hardDeadlineGraceMs: typeof import('../scheduler/deadline.js').hardDeadlineGraceMs;
+  openBridge: typeof import('../php/openBridge.js').openBridge;
 }> {
-  const [{ cronExec }, { loadTasks }, { hardDeadlineGraceMs }] = await Promise.all([
+  const [{ cronExec }, { loadTasks }, { hardDeadlineGraceMs }, { openBridge }] = await Promise.all([
     import('../scheduler/cronExec.js'),
     import('../tasks/registry.js'),
     import('../scheduler/deadline.js'),
+    import('../php/openBridge.js'),
   ]);
-  return { cronExec, loadTasks, hardDeadlineGraceMs };
+  return { cronExec, loadTasks, hardDeadlineGraceMs, openBridge };
 }
 
 /** Maps how the loop ended to cron.php's last lines and exit code (spec §1.6, §1.7). */

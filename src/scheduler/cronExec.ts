@@ -9,6 +9,7 @@ import { clearStaleRunningFlags, reSyncProcesses } from './resync.js';
 import type { RunEnv } from './runEnv.js';
 import { sleepAfterPass } from './cadence.js';
 import { createHeapTrimmer } from './memory.js';
+import { reportTasksWithoutRunner, tasksOfThisRun } from './runnerChoice.js';
 import { runTask } from './runTask.js';
 import { watchTask } from './taskWatch.js';
 
@@ -59,8 +60,9 @@ export async function cronExec(env: RunEnv, tasks: readonly BackgroundTask[], lo
     out.line(`Planned duration = ${config.cron.maxExecutionTime} seconds`);
     out.line(`Loop pause = ${config.cron.sleep} seconds`);
   }
-  const runnable = await reSyncProcesses(env, tasks);
+  const runnable = await reSyncProcesses(env, await tasksOfThisRun(env, tasks));
   await clearStaleRunningFlags(env);
+  await reportTasksWithoutRunner(env, runnable);
   const classes = [...runnable.keys()];
   const heap = createHeapTrimmer();
 

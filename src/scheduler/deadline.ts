@@ -85,6 +85,7 @@ function inThread(env: RunEnv, task: BackgroundTask, deadline: number, signal: A
     debug: env.debug,
     userId: env.userId,
     params: env.params,
+    ...(env.php !== undefined ? { php: env.php } : {}),
   };
   return { result: Promise.resolve().then(() => task.process(ctx)), kill: () => Promise.resolve() };
 }

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/types.js';
 import type { Db } from '../db/types.js';
+import type { PhpBridge } from '../php/bridge.js';
 import type { TextSink } from '../output/stdout.js';
 import type { Clock } from '../time/clock.js';
 import type { RunObserver } from './observer.js';
@@ -22,4 +23,8 @@ export interface RunEnv {
   readonly signal: AbortSignal;
   /** History, metrics, pings and alerts (src/ops); optional, and never able to fail a run. */
   readonly observer?: RunObserver;
+  /** iTop's PHP processes (src/php/bridge.ts); absent when this run cannot run PHP, for `phpUnavailable`. */
+  readonly php?: PhpBridge;
+  /** Why this run has no PHP bridge (no PHP, no iTop sources, turned off), for the tasks left without a runner. */
+  readonly phpUnavailable?: string;
 }

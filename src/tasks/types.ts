@@ -25,6 +25,16 @@ export interface TaskContext {
   readonly userId: number;
   /** Extra parameters from the command line and parameter files (e.g. `mysql_bindir`). */
   readonly params: Readonly<Record<string, string>>;
+  /** iTop's own PHP (src/php/), when this run has it: async tasks of classes itop-cron does not implement go there. */
+  readonly php?: AsyncTaskRunner;
+}
+
+/** Runs one async task (a `priv_async_task` row) in iTop's PHP, which keeps the row's status and retries itself. */
+export interface AsyncTaskRunner {
+  runAsync(
+    id: number,
+    signal?: AbortSignal,
+  ): Promise<{ readonly ok: boolean; readonly kind?: string; readonly error?: string; readonly found?: boolean; readonly done?: boolean }>;
 }
 
 /**
