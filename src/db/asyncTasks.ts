@@ -243,3 +243,27 @@ export async function findInlineImage(
     secret: r.secret ?? '',
   };
 }
+
+/** Due tasks of classes other than `classes` (iTop's PHP runs them), oldest `created` first. */
+export async function selectDueOtherTasks(
+  db: Db,
+  nowLocal: string,
+  classes: readonly string[],
+  limit: number,
+): Promise<AsyncTaskRow[]> {
+  return db.query<AsyncTaskRow>(
+    `SELECT ${ROOT_COLUMNS} FROM ${db.table('priv_async_task')} t ` +
+      `WHERE t.status = 'planned' AND (t.planned IS NULL OR t.planned < ?) AND t.realclass IS NOT NULL ` +
+      `AND t.realclass NOT IN (${placeholders(classes.length)}) ORDER BY t.created ASC, t.id ASC LIMIT ${Math.max(1, Math.floor(limit))}`,
+    [nowLocal, ...classes],
+  );
+}
+
+/** One task's status and start, to see what a killed PHP worker left. */
+export async function taskState(db: Db, id: number): Promise<{ status: string; started: string | null } | undefined> {
+  const rows = await db.query<{ status: string; started: string | null }>(
+    `SELECT status, started FROM ${db.table('priv_async_task')} WHERE id = ?`,
+    [id],
+  );
+  return rows[0];
+}

@@ -8,6 +8,8 @@ import { tasksForStatus, type BackgroundTaskRow } from '../db/backgroundTasks.js
 import { lockName } from '../db/lock.js';
 import { historySummary, isMissingTable, type RunOutcome } from '../db/runHistory.js';
 import type { Db } from '../db/types.js';
+import { bridgeAvailability } from '../php/openBridge.js';
+import { phpTaskClasses } from '../php/phpTasks.js';
 import { loadTasks } from '../tasks/registry.js';
 import type { BackgroundTask } from '../tasks/types.js';
 import type { Clock } from '../time/clock.js';
@@ -27,8 +29,12 @@ export interface TaskStatus {
   overdue: boolean;
   /** now − next run, in seconds, when overdue; 0 otherwise. */
   latenessSeconds: number;
-  /** False for rows of classes this itop-cron does not implement (PHP's ObsolescenceDateUpdater, ...). */
+  /** False for rows of classes nothing here can run (runner `none`). */
   handled: boolean;
+  /** Who runs the class: itop-cron's own code, iTop's PHP through the bridge, or nothing. */
+  runner: Runner;
+  /** Why the runner is `none`. */
+  noRunnerReason?: string;
   lastOutcome: RunOutcome | null;
   lastMessage: string | null;
   lastSuccess: string | null;
@@ -75,7 +81,9 @@ function num(v: string | number | null | undefined): number | null {
   return Number.isFinite(n) ? n : null;
 }
 
-function taskStatus(row: BackgroundTaskRow, clock: Clock, handled: boolean): TaskStatus {
+export type Runner = 'native' | 'php' | 'none';
+
+function taskStatus(row: BackgroundTaskRow, clock: Clock, runner: Runner): TaskStatus {
   const nowMs = clock.nowMs();
   const runCount = Number(row.total_exec_count ?? 0);
   const ran = runCount > 0;
@@ -100,7 +108,8 @@ function taskStatus(row: BackgroundTaskRow, clock: Clock, handled: boolean): Tas
     },
     overdue,
     latenessSeconds: lateness,
-    handled,
+    handled: runner !== 'none',
+    runner,
     lastOutcome: null,
     lastMessage: null,
     lastSuccess: null,
@@ -147,13 +156,28 @@ export async function cronLockState(db: Db, config: Config): Promise<Pick<CronSt
   return { running: owner !== null, lockName: name, lockConnectionId: owner, lockHolder: holder };
 }
 
-/** The classes this itop-cron runs; undefined (= all) when an extension cannot be loaded. */
-async function handledClasses(config: Config, tasks: readonly BackgroundTask[] | undefined): Promise<Set<string> | undefined> {
+/**
+ * Who runs each class: native when itop-cron implements it (unless `itop_cron.php_tasks` sends it to PHP),
+ * else PHP when the bridge can run here, else none. When an extension cannot be loaded, every class counts
+ * as native (the run itself reports the extension).
+ */
+async function runnersOf(
+  config: Config,
+  tasks: readonly BackgroundTask[] | undefined,
+): Promise<{ runner: (cls: string) => Runner; noRunnerReason?: string }> {
+  let native: Set<string>;
   try {
-    return new Set((tasks ?? (await loadTasks(config))).map((t) => t.className));
+    native = new Set((tasks ?? (await loadTasks(config))).filter((t) => !phpTaskClasses.has(t)).map((t) => t.className));
   } catch {
-    return undefined;
+    return { runner: () => 'native' };
   }
+  const php = bridgeAvailability(config, {});
+  const forced = php.settings.forcedClasses;
+  const viaPhp: Runner = php.reason === undefined ? 'php' : 'none';
+  return {
+    runner: (cls) => (native.has(cls) && !(forced.has(cls) && viaPhp === 'php') ? 'native' : viaPhp),
+    ...(php.reason !== undefined ? { noRunnerReason: php.reason } : {}),
+  };
 }
 
 /**
@@ -164,10 +188,11 @@ async function handledClasses(config: Config, tasks: readonly BackgroundTask[] |
 export async function statusJson(db: Db, config: Config, clock: Clock, tasks?: readonly BackgroundTask[]): Promise<StatusReport> {
   const nowLocal = clock.nowLocal();
   const rows = await tasksForStatus(db, 'class_name');
-  const handled = await handledClasses(config, tasks);
+  const runners = await runnersOf(config, tasks);
   const history = await historySummary(db);
   const list = rows.map((r) => {
-    const t = taskStatus(r, clock, handled === undefined || handled.has(r.class_name));
+    const t = taskStatus(r, clock, runners.runner(r.class_name));
+    if (t.runner === 'none' && runners.noRunnerReason !== undefined) t.noRunnerReason = runners.noRunnerReason;
     const h = history.get(r.class_name);
     if (h !== undefined) {
       t.lastOutcome = h.lastOutcome;
@@ -208,6 +233,10 @@ export interface Health {
 export function evaluateHealth(report: StatusReport, limits: HealthLimits): Health {
   const problems: string[] = [];
   for (const t of report.tasks) {
+    if (t.runner === 'none' && t.status === 'active') {
+      problems.push(`${t.className} has no runner: ${t.noRunnerReason ?? 'itop-cron cannot run it'}`);
+      continue;
+    }
     if (t.handled && t.overdue && t.latenessSeconds > limits.maxLatenessSeconds) {
       problems.push(`${t.className} is overdue by ${t.latenessSeconds}s (next run ${t.nextRun ?? ''}, limit ${limits.maxLatenessSeconds}s)`);
     }

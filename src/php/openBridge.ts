@@ -11,7 +11,11 @@ export type BridgeChoice =
   | { readonly bridge: PhpBridge; readonly settings: BridgeSettings; readonly reason?: undefined }
   | { readonly bridge?: undefined; readonly settings: BridgeSettings; readonly reason: string };
 
-export function openBridge(config: Config, params: Readonly<Record<string, string>>, login: string, log: Logger): BridgeChoice {
+/** Where PHP and iTop's sources are, or why this installation cannot run PHP tasks. */
+export function bridgeAvailability(
+  config: Config,
+  params: Readonly<Record<string, string>>,
+): { settings: BridgeSettings; php: string; itopRoot: string; reason?: undefined } | { settings: BridgeSettings; reason: string } {
   const settings = bridgeSettings(config, params);
   if (!settings.enabled) return { settings, reason: 'the PHP bridge is turned off (itop_cron.php_bridge = false)' };
   if (!hasItopSources(config.appRoot)) {
@@ -21,5 +25,11 @@ export function openBridge(config: Config, params: Readonly<Record<string, strin
   if (php === undefined) {
     return { settings, reason: `PHP was not found ('${settings.phpBin}'; set --php_bin, ITOP_CRON_PHP_BIN or itop_cron.php_bin)` };
   }
-  return { settings, bridge: new PhpBridge({ php, itopRoot: config.appRoot, login, settings, log }) };
+  return { settings, php, itopRoot: config.appRoot };
+}
+
+export function openBridge(config: Config, params: Readonly<Record<string, string>>, login: string, log: Logger): BridgeChoice {
+  const a = bridgeAvailability(config, params);
+  if (a.reason !== undefined) return { settings: a.settings, reason: a.reason };
+  return { settings: a.settings, bridge: new PhpBridge({ php: a.php, itopRoot: a.itopRoot, login, settings: a.settings, log }) };
 }

@@ -33,6 +33,7 @@ import type { Queryable } from '../db/types.js';
 import { coerceError, DbGoneAwayError } from '../errors.js';
 import { prepareNewsroom } from './asyncNewsroom.js';
 import { planFailure, retryPolicy } from './asyncRetry.js';
+import { runOtherClassesInPhp } from './asyncInPhp.js';
 import type { BackgroundTask, TaskContext } from './types.js';
 
 /** Due tasks fetched per query: enough to keep the SMTP connection busy, few enough to stay fresh. */
@@ -278,7 +279,7 @@ export function createExecAsyncTask(): BackgroundTask {
       let processed = 0;
       try {
         const classes = await handledClasses(ctx);
-        await reportOtherClasses(ctx, classes, reported);
+        if (ctx.php === undefined) await reportOtherClasses(ctx, classes, reported);
         await recoverStuck(run, classes);
         let more = true;
         while (more && !stopping(ctx)) {
@@ -296,6 +297,7 @@ export function createExecAsyncTask(): BackgroundTask {
           }
         }
         await flush(run);
+        if (ctx.php !== undefined && !stopping(ctx)) processed += await runOtherClassesInPhp(ctx, ctx.php, classes, now);
       } finally {
         // On an error path too, a mail that went must not stay `running` (it could be sent again).
         if (run.done !== undefined) await flush(run).catch(() => undefined);

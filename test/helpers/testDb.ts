@@ -109,7 +109,7 @@ function referenceFile(reference: string): string {
  * Loads a mysqldump file. The client binary is preferred: it understands everything a dump may hold
  * (DELIMITER, the sandbox line); mysql2 with multipleStatements is the fallback, for tests only.
  */
-async function loadDump(server: TestServer, database: string, file: string): Promise<void> {
+export async function loadDump(server: TestServer, database: string, file: string): Promise<void> {
   const client = findBinary('mariadb', 'mysql');
   if (client === undefined) {
     const conn = await mysql.createConnection({
