@@ -51,6 +51,7 @@ Options of itop-cron (same form, never used by cron.php):
   --log_file=<file>       structured log file (default: stderr; env ITOP_CRON_LOG)
   --log_level=<level>     fatal, error, warn, info (default), debug, trace, silent
   --mysql_bindir=<dir>    where mysqldump is, for backups (default: the PATH)
+  --php_bin=<file>        the PHP that runs iTop's own tasks (default: php on the PATH; env ITOP_CRON_PHP_BIN)
   --task_grace_seconds=N  time a task gets past its limit before it is aborted (default 30)
   --metrics_port=<port>   serve Prometheus metrics on 127.0.0.1:<port>/metrics while the cron runs
   --ping_url=<url>        dead man's switch: <url>/start, <url> or <url>/fail at each run (Healthchecks.io style)

@@ -25,7 +25,8 @@ Authenticated as cron is (an iTop administrator: auth_user/auth_pwd, parameter f
                       setting itop_cron.status_max_age)
 
 Exit codes: 0 healthy, 1 unhealthy, 254 bad arguments or configuration, 255 credentials or database.
-Tasks itop-cron does not implement (run by PHP's cron.php, if at all) are shown but never judged.
+Each task's runner is native (itop-cron's code), php (iTop's own, through the PHP bridge) or none: an active
+task that nothing here can run (no PHP, bridge turned off) makes the status unhealthy.
 `;
 
 function seconds(name: string, text: string | undefined, config: Config, def: number): number {
@@ -59,6 +60,9 @@ export function statusLines(report: StatusReport, health: Health): string[] {
     `Queues: async tasks planned ${queueText(q.asyncPlanned)}, in error ${queueText(q.asyncError)}; ` +
       `expired drafts: inline images ${queueText(q.expiredInlineImages)}, attachments ${queueText(q.expiredAttachments)}`,
   );
+  const byRunner = (r: string): string[] => report.tasks.filter((t) => t.runner === r).map((t) => t.className);
+  if (byRunner('php').length > 0) lines.push(`Run by iTop's PHP: ${byRunner('php').join(', ')}`);
+  if (byRunner('none').length > 0) lines.push(`No runner: ${byRunner('none').join(', ')}`);
   for (const t of report.tasks) {
     if (t.overdue) lines.push(`Overdue: ${t.className} by ${t.latenessSeconds}s${t.handled ? '' : ' (not run by itop-cron)'}`);
     if (t.running) lines.push(`Running flag set: ${t.className} (since ${t.lastRun ?? '?'})`);
