@@ -88,10 +88,12 @@ test('itop-cron and the real cron.php on one real iTop 3.2', { skip: missing, ti
   });
 
   await t.test("with no PHP, iTop's own task has no runner: logged at every run, and status is unhealthy", async () => {
-    const r = await ours([], { ITOP_CRON_MAX_EXECUTION_TIME: '1', ITOP_CRON_PHP_BIN: '/nonexistent/php' });
+    const r = await ours(['--verbose=1'], { ITOP_CRON_MAX_EXECUTION_TIME: '1', ITOP_CRON_PHP_BIN: '/nonexistent/php' });
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.match(r.stderr, /not run by itop-cron: ObsolescenceDateUpdater \(PHP was not found \('\/nonexistent\/php'/);
-    const s = await ours(['status'], { ITOP_CRON_PHP_BIN: '/nonexistent/php' });
+    assert.match(r.stdout, /\nWARNING: no runner for ObsolescenceDateUpdater: PHP was not found/);
+    assert.match(r.stdout, /\nInlineImageGC: Cleaned 0 old temporary InlineImage/, 'the native tasks still run');
+    const s = await ours(['status', '--php_bin=/nonexistent/php']);
     assert.equal(s.code, 1, s.stdout + s.stderr);
     assert.match(s.stdout, /\nNo runner: ObsolescenceDateUpdater\n/);
     assert.match(s.stdout, /ObsolescenceDateUpdater has no runner: PHP was not found/);

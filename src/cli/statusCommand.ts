@@ -96,7 +96,7 @@ export async function statusCommand(argv: readonly string[], io: CommandIo): Pro
       maxLatenessSeconds: seconds('max_lateness', args.own['max_lateness'], session.config, DEFAULT_MAX_LATENESS),
       maxAgeSeconds: seconds('max_age', args.own['max_age'], session.config, DEFAULT_MAX_AGE),
     };
-    const report = await statusJson(session.db, session.config, session.clock);
+    const report = await statusJson(session.db, session.config, session.clock, undefined, session.options.raw);
     const health = evaluateHealth(report, limits);
     const json = args.own['json'] !== undefined && args.own['json'] !== '0';
     if (json) io.out.line(JSON.stringify({ ...report, health: { ...health, ...limits } }, null, 2));

@@ -50,7 +50,7 @@ function className(args: CommandArgs): string {
 }
 
 async function list(s: Session, io: CommandIo, json: boolean): Promise<number> {
-  if (json) io.out.line(JSON.stringify((await statusJson(s.db, s.config, s.clock)).tasks, null, 2));
+  if (json) io.out.line(JSON.stringify((await statusJson(s.db, s.config, s.clock, undefined, s.options.raw)).tasks, null, 2));
   else for (const l of statusTable(await tasksForStatus(s.db, 'class_name'))) io.out.line(l);
   return EXIT_OK;
 }

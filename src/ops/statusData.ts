@@ -164,6 +164,7 @@ export async function cronLockState(db: Db, config: Config): Promise<Pick<CronSt
 async function runnersOf(
   config: Config,
   tasks: readonly BackgroundTask[] | undefined,
+  params: Readonly<Record<string, string>>,
 ): Promise<{ runner: (cls: string) => Runner; noRunnerReason?: string }> {
   let native: Set<string>;
   try {
@@ -171,7 +172,7 @@ async function runnersOf(
   } catch {
     return { runner: () => 'native' };
   }
-  const php = bridgeAvailability(config, {});
+  const php = bridgeAvailability(config, params);
   const forced = php.settings.forcedClasses;
   const viaPhp: Runner = php.reason === undefined ? 'php' : 'none';
   return {
@@ -184,11 +185,18 @@ async function runnersOf(
  * The whole status as plain data (JSON-ready). Reads priv_backgroundtask, the run history (when it
  * exists), the lock and the queues; takes no lock and writes nothing.
  * @param tasks the loaded tasks, when the caller has them (saves loading the extensions again).
+ * @param params the command line's parameters (`--php_bin`).
  */
-export async function statusJson(db: Db, config: Config, clock: Clock, tasks?: readonly BackgroundTask[]): Promise<StatusReport> {
+export async function statusJson(
+  db: Db,
+  config: Config,
+  clock: Clock,
+  tasks?: readonly BackgroundTask[],
+  params: Readonly<Record<string, string>> = {},
+): Promise<StatusReport> {
   const nowLocal = clock.nowLocal();
   const rows = await tasksForStatus(db, 'class_name');
-  const runners = await runnersOf(config, tasks);
+  const runners = await runnersOf(config, tasks, params);
   const history = await historySummary(db);
   const list = rows.map((r) => {
     const t = taskStatus(r, clock, runners.runner(r.class_name));

@@ -38,6 +38,7 @@ export async function reportTasksWithoutRunner(env: RunEnv, runnable: ReadonlyMa
   if (orphans.length > 0) {
     const why = env.phpUnavailable ?? (env.php !== undefined ? "iTop's PHP does not list them (extension removed?)" : 'no runner');
     env.log.warn({ tasks: orphans, reason: why }, `not run by itop-cron: ${orphans.join(', ')} (${why})`);
+    if (env.verbose) env.out.line(`WARNING: no runner for ${orphans.join(', ')}: ${why}`);
   }
   return orphans;
 }
