@@ -59,6 +59,10 @@ export function statusLines(report: StatusReport, health: Health): string[] {
     `Queues: async tasks planned ${queueText(q.asyncPlanned)}, in error ${queueText(q.asyncError)}; ` +
       `expired drafts: inline images ${queueText(q.expiredInlineImages)}, attachments ${queueText(q.expiredAttachments)}`,
   );
+  const m = report.mailOutage;
+  if (m !== null) {
+    lines.push(`Mail server unreachable since ${m.since} (${m.failures} failed tries, mails kept queued), next try ${m.nextTry}: ${m.lastError}`);
+  }
   for (const t of report.tasks) {
     if (t.overdue) lines.push(`Overdue: ${t.className} by ${t.latenessSeconds}s${t.handled ? '' : ' (not run by itop-cron)'}`);
     if (t.running) lines.push(`Running flag set: ${t.className} (since ${t.lastRun ?? '?'})`);

@@ -8,6 +8,7 @@ import { tasksForStatus, type BackgroundTaskRow } from '../db/backgroundTasks.js
 import { lockName } from '../db/lock.js';
 import { historySummary, isMissingTable, type RunOutcome } from '../db/runHistory.js';
 import type { Db } from '../db/types.js';
+import { mailOutageStatus, type MailOutageStatus } from '../mail/outage.js';
 import { loadTasks } from '../tasks/registry.js';
 import type { BackgroundTask } from '../tasks/types.js';
 import type { Clock } from '../time/clock.js';
@@ -65,6 +66,8 @@ export interface StatusReport {
   cron: CronState;
   tasks: TaskStatus[];
   queues: QueueDepths;
+  /** The mail server outage ExecAsyncTask is waiting out (src/mail/outage.ts); null when none is known. */
+  mailOutage: MailOutageStatus | null;
 }
 
 const NO_RUN_MIN = 99999.999;
@@ -189,6 +192,7 @@ export async function statusJson(db: Db, config: Config, clock: Clock, tasks?: r
     },
     tasks: list,
     queues: await queueDepths(db, nowLocal),
+    mailOutage: await mailOutageStatus(db, clock),
   };
 }
 
