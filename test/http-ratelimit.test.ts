@@ -8,7 +8,7 @@ import type { ChildProcess } from 'node:child_process';
 import { request } from 'node:http';
 import { test } from 'node:test';
 import { basicAuthHeader } from '../src/http/basicAuth.js';
-import { FailureLimiter } from '../src/http/rateLimit.js';
+import { clientKey, FailureLimiter } from '../src/http/rateLimit.js';
 import { cliEnv, runCli } from './helpers/cli.js';
 import { createAdminUser, createTestDb } from './helpers/testDb.js';
 
@@ -105,4 +105,17 @@ test('FailureLimiter: only failures count, logins in progress wait their turn, t
   known.succeeded();
   now = 1001;
   assert.ok((await limiter.begin('d')) !== undefined, 'the window moved on');
+});
+
+test('clientKey: IPv4 as is (also IPv4-mapped), IPv6 by its /64, anything else as given', () => {
+  assert.equal(clientKey('127.0.1.10'), '127.0.1.10');
+  assert.equal(clientKey('::ffff:127.0.1.10'), '127.0.1.10');
+  assert.equal(clientKey('2001:db8:1:2:aaaa::1'), '2001:db8:1:2::/64');
+  assert.equal(clientKey('2001:DB8:1:2:bbbb:cccc:dddd:eeee'), '2001:db8:1:2::/64');
+  assert.equal(clientKey('2001:db8::1'), '2001:db8:0:0::/64');
+  assert.equal(clientKey('fe80::1%eth0'), 'fe80:0:0:0::/64');
+  assert.equal(clientKey('::1'), '0:0:0:0::/64');
+  assert.equal(clientKey('64:ff9b::192.0.2.1'), '64:ff9b:0:0::/64');
+  assert.equal(clientKey('unknown'), 'unknown');
+  assert.equal(clientKey('1::2::3'), '1::2::3');
 });

@@ -19,7 +19,7 @@ import { createRunOps } from '../ops/runOps.js';
 import { statusJson } from '../ops/statusData.js';
 import type { Clock } from '../time/clock.js';
 import { BASIC_CHALLENGE, parseBasicAuth } from './basicAuth.js';
-import type { FailureLimiter } from './rateLimit.js';
+import { clientKey, type FailureLimiter } from './rateLimit.js';
 
 /** What the page needs, built once when the server starts. */
 export interface CronPageContext {
@@ -102,9 +102,9 @@ export function responseSink(res: ServerResponse): TextSink {
   return { line: (text) => write(`${text}\n`), raw: write };
 }
 
-/** The client's address, the key of the failed-login counter. */
+/** The client's address (its /64 for IPv6), the key of the failed-login counter. */
 function clientIp(req: IncomingMessage): string {
-  return req.socket.remoteAddress ?? 'unknown';
+  return clientKey(req.socket.remoteAddress ?? 'unknown');
 }
 
 /**

@@ -140,3 +140,24 @@ export class FailureLimiter {
     }
   }
 }
+
+/**
+ * The key a client's failures are counted under: its IPv4 address (also when it comes IPv4-mapped,
+ * `::ffff:1.2.3.4`, from a dual-stack socket), or the /64 of its IPv6 address: one host usually holds a
+ * whole /64, so counting exact IPv6 addresses would give it 2^64 budgets. Anything unreadable is its own key.
+ */
+export function clientKey(address: string): string {
+  const a = address.replace(/%.*$/, '').toLowerCase();
+  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/.exec(a);
+  if (mapped?.[1] !== undefined) return mapped[1];
+  if (!a.includes(':')) return a;
+  const halves = a.split('::');
+  if (halves.length > 2) return a;
+  const groups = (text: string | undefined): string[] =>
+    text === undefined || text === '' ? [] : text.split(':').flatMap((g) => (g.includes('.') ? ['0', '0'] : [g]));
+  const head = groups(halves[0]);
+  const tail = groups(halves[1]);
+  const all = halves.length === 2 ? [...head, ...Array<string>(Math.max(0, 8 - head.length - tail.length)).fill('0'), ...tail] : head;
+  if (all.length !== 8 || all.some((g) => !/^[0-9a-f]{1,4}$/.test(g))) return a;
+  return `${all.slice(0, 4).map((g) => parseInt(g, 16).toString(16)).join(':')}::/64`;
+}
