@@ -120,6 +120,13 @@ for (const [name, fault] of [
     const line = shown.find((l) => l.startsWith('Mail server unreachable since'));
     assert.match(line ?? '', /^Mail server unreachable since 2026-11-24 00:18:50 \(9 failed tries, mails kept queued\), next try 2026-11-24 00:32:20: .+/);
     t.diagnostic(line ?? '');
+    // (No task row exists in this database: "no task has ever run" is the other problem, left out here.)
+    const mailProblems = (maxLatenessSeconds: number) =>
+      evaluateHealth(report, { maxLatenessSeconds, maxAgeSeconds: 3600 }).problems.filter((p) => p.includes('mail server'));
+    assert.deepEqual(mailProblems(900), [], 'a 10-minute outage is within the default lateness');
+    assert.deepEqual(mailProblems(300), [
+      `the mail server has been unreachable for ${(time.now - T0) / 1000}s (since 2026-11-24 00:18:50, limit 300s)`,
+    ]);
     const text = await metrics.text();
     assert.match(text, /\nitop_cron_mail_server_reachable 0\n/);
     assert.ok(text.includes(`\nitop_cron_mail_outage_seconds ${(time.now - T0) / 1000}\n`), text);

@@ -216,6 +216,11 @@ export function evaluateHealth(report: StatusReport, limits: HealthLimits): Heal
       problems.push(`${t.className} is overdue by ${t.latenessSeconds}s (next run ${t.nextRun ?? ''}, limit ${limits.maxLatenessSeconds}s)`);
     }
   }
+  // Mails are no longer failed while the server is down (they wait): a long outage is the alarm instead.
+  const mail = report.mailOutage;
+  if (mail !== null && mail.durationSeconds > limits.maxLatenessSeconds) {
+    problems.push(`the mail server has been unreachable for ${mail.durationSeconds}s (since ${mail.since}, limit ${limits.maxLatenessSeconds}s)`);
+  }
   const age = report.cron.lastRunAgeSeconds;
   if (age === null) problems.push('no task has ever run');
   else if (age > limits.maxAgeSeconds) {
