@@ -144,7 +144,7 @@ test('AsyncSendNewsroom: one unread EventNotificationNewsroom per recipient, tas
   assert.equal(s.messages.length, 0);
 });
 
-test('a refused SMTP login: the mail fails once, the run stops, and the password is nowhere', async (t) => {
+test('a refused SMTP login: the mail stays queued untouched, sending pauses, and the password is nowhere', async (t) => {
   const tdb = await createTestDb(t);
   const s = await startSmtpSink({ auth: { user: 'itop', pass: 'right' } });
   t.after(() => s.close());
@@ -152,12 +152,15 @@ test('a refused SMTP login: the mail fails once, the run stops, and the password
   const { ctx, lines } = setup(t, tdb, s, { 'email_transport_smtp.username': 'itop', 'email_transport_smtp.password': secret });
   const first = await insertMail(tdb, 'first');
   const second = await insertMail(tdb, 'second');
-  assert.equal(await createExecAsyncTask().process(ctx()), 'processed 1 tasks');
-  const r = await row(tdb, first);
-  assert.equal(r?.status, 'error');
-  assert.match(r.last_error, /535/);
-  assert.equal((await row(tdb, second))?.status, 'planned', 'waits for the next run');
-  const everything = JSON.stringify(lines()) + JSON.stringify(await tdb.query('SELECT * FROM priv_async_task'));
+  assert.equal(await createExecAsyncTask().process(ctx()), 'processed 0 tasks');
+  const [r] = await tdb.query<{ status: string; remaining_retries: number; last_attempt: string | null; last_error: string }>(
+    'SELECT status, remaining_retries, last_attempt, last_error FROM priv_async_task WHERE id = ?', [first],
+  );
+  assert.deepEqual(r, { status: 'planned', remaining_retries: 0, last_attempt: null, last_error: '' }, 'a login refused is the server\'s failure');
+  assert.equal((await row(tdb, second))?.status, 'planned', 'waits for the next try');
+  const [state] = await tdb.query<{ value: string }>('SELECT value FROM itop_cron_state');
+  assert.match(state?.value ?? '', /535/);
+  const everything = JSON.stringify(lines()) + JSON.stringify(await tdb.query('SELECT * FROM priv_async_task')) + JSON.stringify(state);
   for (const form of [secret, Buffer.from(secret).toString('base64')]) assert.ok(!everything.includes(form), 'password leaked');
 });
 

@@ -250,28 +250,48 @@ test('bad input: corrupt message, unknown version, version 1, bad address, missi
   assert.equal((await taskRow(tdb, later))?.status, 'planned', 'not yet due');
 });
 
-for (const [name, opts, pattern, code, stops] of [
-  ['refuses with 550', { rejectWith: { code: 550, message: 'Mailbox unavailable', at: 'rcpt' } }, /550 Mailbox unavailable/, 550, false],
-  ['never answers (itop_cron.smtp_timeout=1)', { hang: true }, /timeout/i, 0, true],
-  ['drops the connection mid-message', { dropMidMessage: true }, /./, 0, true],
+test('an SMTP server that refuses with 550: the task ends in error with the reason; the next mail is tried', async (t) => {
+  const tdb = await createTestDb(t);
+  const s = await sink(t, { rejectWith: { code: 550, message: 'Mailbox unavailable', at: 'rcpt' } });
+  const { ctx, task } = setup(t, tdb, smtpSettings(s, { 'itop_cron.smtp_timeout': 1 }));
+  const ev = await insertEvent(tdb);
+  const id = await insertTask(tdb, { eventId: ev, message: encodeV2({ to: 'u@example.com', subject: 's', body: { body: 'x', mimeType: 'text/plain' } }) });
+  const next = await insertTask(tdb, { message: simple('v@example.com', 'next'), created: '2026-11-24 00:11:00' });
+  assert.equal(await task.process(ctx()), 'processed 2 tasks');
+  const r = await taskRow(tdb, id);
+  assert.equal(r?.status, 'error');
+  t.diagnostic(`last_error: ${r.last_error}`);
+  assert.match(r.last_error, /550 Mailbox unavailable/);
+  assert.equal(r.last_error_code, 550);
+  assert.equal(await eventMessage(tdb, ev), `${r.last_error}\nFailed to process async task.`);
+  assert.equal((await taskRow(tdb, next))?.status, 'error');
+  assert.equal(s.messages.length, 0);
+});
+
+// The server's failure, not the message's (issue 16): the mail goes back untouched, no attempt counted.
+for (const [name, opts] of [
+  ['never answers (itop_cron.smtp_timeout=1)', { hang: true }],
+  ['drops the connection mid-message', { dropMidMessage: true }],
 ] as const) {
-  const after = stops ? 'the rest of the queue waits for the next run' : 'the next mail is tried';
-  test(`an SMTP server that ${name}: the task ends in error with the reason; ${after}`, async (t) => {
+  test(`an SMTP server that ${name}: the mail goes back to the queue as it was; sending pauses, the rest waits`, async (t) => {
     const tdb = await createTestDb(t);
     const s = await sink(t, opts as SinkOptions);
-    const { ctx, task } = setup(t, tdb, smtpSettings(s, { 'itop_cron.smtp_timeout': 1 }));
+    const { ctx, task, lines } = setup(t, tdb, smtpSettings(s, { 'itop_cron.smtp_timeout': 1 }));
     const ev = await insertEvent(tdb);
     const body = 'x'.repeat(200_000); // big enough for the drop to happen while the data is sent
     const id = await insertTask(tdb, { eventId: ev, message: encodeV2({ to: 'u@example.com', subject: 's', body: { body, mimeType: 'text/plain' } }) });
     const next = await insertTask(tdb, { message: simple('v@example.com', 'next'), created: '2026-11-24 00:11:00' });
-    assert.equal(await task.process(ctx()), stops ? 'processed 1 tasks' : 'processed 2 tasks');
-    const r = await taskRow(tdb, id);
-    assert.equal(r?.status, 'error');
-    t.diagnostic(`last_error: ${r.last_error}`);
-    assert.match(r.last_error, pattern);
-    assert.equal(r.last_error_code, code);
-    assert.equal(await eventMessage(tdb, ev), `${r.last_error}\nFailed to process async task.`);
-    assert.equal((await taskRow(tdb, next))?.status, stops ? 'planned' : 'error');
+    const before = await taskRow(tdb, id);
+    assert.equal(await task.process(ctx()), 'processed 0 tasks');
+    assert.deepEqual(await taskRow(tdb, id), before, 'planned, retries, errors and last attempt untouched');
+    assert.equal(before?.status, 'planned');
+    assert.equal(await eventMessage(tdb, ev), 'Pending');
+    assert.equal((await taskRow(tdb, next))?.status, 'planned');
+    const warn = lines().find((l) => String(l['msg']).startsWith('Mail server unreachable since'));
+    t.diagnostic(String(warn?.['msg']));
+    assert.match(String(warn?.['msg']), /sending paused for 2s/);
+    assert.equal(await task.process(ctx()), 'processed 0 tasks', 'paused: nothing is tried within the backoff');
+    assert.equal(s.connections(), 1);
     assert.equal(s.messages.length, 0);
   });
 }

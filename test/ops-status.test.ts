@@ -75,14 +75,25 @@ test('statusJson: durations, lateness, handled classes, queues, history, lock', 
   assert.equal(report.cron.running, false);
   assert.equal(report.cron.lockConnectionId, null);
 
-  // Overdue by 1200 s: unhealthy at 900, healthy at 1500; the unhandled PHP task is never judged.
+  assert.equal(php?.runner, 'none', 'no native task and no iTop sources for the PHP bridge');
+  assert.equal(gc?.runner, 'native');
+
+  // Overdue by 1200 s: unhealthy at 900, not at 1500; an active task that nothing can run is always a problem
+  // (issue 12: a task that nothing can run is never "healthy"), whatever its lateness.
+  const noRunner = /^SomePhpTask has no runner: no iTop sources under \(no iTop root\)/;
   const strict = evaluateHealth(report, { maxLatenessSeconds: 900, maxAgeSeconds: 3600 });
   assert.equal(strict.ok, false);
-  assert.equal(strict.problems.length, 1);
+  assert.equal(strict.problems.length, 2, strict.problems.join('\n'));
   assert.match(strict.problems[0] ?? '', /^InlineImageGC is overdue by 1200s/);
-  assert.equal(evaluateHealth(report, { maxLatenessSeconds: 1500, maxAgeSeconds: 3600 }).ok, true);
+  assert.match(strict.problems[1] ?? '', noRunner);
+  const lenient = evaluateHealth(report, { maxLatenessSeconds: 1500, maxAgeSeconds: 3600 });
+  assert.equal(lenient.problems.length, 1);
+  assert.match(lenient.problems[0] ?? '', noRunner);
   const stale = evaluateHealth(report, { maxLatenessSeconds: 1500, maxAgeSeconds: 600 });
-  assert.deepEqual(stale.problems, ['no task has run for 1260s (last run 2025-03-10 11:39:00, limit 600s)']);
+  assert.equal(stale.problems.length, 2);
+  assert.equal(stale.problems[1], 'no task has run for 1260s (last run 2025-03-10 11:39:00, limit 600s)');
+  const pausedPhp = { ...report, tasks: report.tasks.map((x) => (x.className === 'SomePhpTask' ? { ...x, status: 'paused' as const } : x)) };
+  assert.equal(evaluateHealth(pausedPhp, { maxLatenessSeconds: 1500, maxAgeSeconds: 3600 }).ok, true, 'a paused task without a runner is not a problem');
 
   // A cron holding the lock (the same name as PHP's cron.php) is seen from any connection.
   const lock = await NamedLock.open(config.db, lockName('cron', db.name, 'pfx_'));

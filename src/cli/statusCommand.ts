@@ -63,6 +63,10 @@ export function statusLines(report: StatusReport, health: Health): string[] {
   const byRunner = (r: string): string[] => report.tasks.filter((t) => t.runner === r).map((t) => t.className);
   if (byRunner('php').length > 0) lines.push(`Run by iTop's PHP: ${byRunner('php').join(', ')}`);
   if (byRunner('none').length > 0) lines.push(`No runner: ${byRunner('none').join(', ')}`);
+  const m = report.mailOutage;
+  if (m !== null) {
+    lines.push(`Mail server unreachable since ${m.since} (${m.failures} failed tries, mails kept queued), next try ${m.nextTry}: ${m.lastError}`);
+  }
   for (const t of report.tasks) {
     if (t.overdue) lines.push(`Overdue: ${t.className} by ${t.latenessSeconds}s${t.handled ? '' : ' (not run by itop-cron)'}`);
     if (t.running) lines.push(`Running flag set: ${t.className} (since ${t.lastRun ?? '?'})`);

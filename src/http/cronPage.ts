@@ -19,7 +19,7 @@ import { createRunOps } from '../ops/runOps.js';
 import { statusJson } from '../ops/statusData.js';
 import type { Clock } from '../time/clock.js';
 import { BASIC_CHALLENGE, parseBasicAuth } from './basicAuth.js';
-import type { FailureLimiter } from './rateLimit.js';
+import { clientKey, type FailureLimiter } from './rateLimit.js';
 
 /** What the page needs, built once when the server starts. */
 export interface CronPageContext {
@@ -102,9 +102,9 @@ export function responseSink(res: ServerResponse): TextSink {
   return { line: (text) => write(`${text}\n`), raw: write };
 }
 
-/** The client's address, the key of the failed-login counter. */
+/** The client's address (its /64 for IPv6), the key of the failed-login counter. */
 function clientIp(req: IncomingMessage): string {
-  return req.socket.remoteAddress ?? 'unknown';
+  return clientKey(req.socket.remoteAddress ?? 'unknown');
 }
 
 /**
@@ -119,7 +119,8 @@ async function login(ctx: CronPageContext, req: IncomingMessage, res: ServerResp
     return undefined;
   }
   const ip = clientIp(req);
-  if (!ctx.limiter.attempt(ip)) {
+  const ticket = await ctx.limiter.begin(ip);
+  if (ticket === undefined) {
     ctx.log.warn({ ip }, 'web cron: too many failed logins, request refused');
     const wait = ctx.limiter.retryAfterSeconds(ip);
     sendText(res, 429, `Too many failed logins: retry in ${wait} s`, { 'Retry-After': String(wait) });
@@ -127,20 +128,21 @@ async function login(ctx: CronPageContext, req: IncomingMessage, res: ServerResp
   }
   try {
     const user = await authenticate(ctx.db, creds.user, creds.password, ctx.loginFailureDelayMs);
-    ctx.limiter.succeeded(ip);
+    ticket.succeeded();
     return user;
   } catch (e) {
     if (e instanceof CronError && (e.code === 'EAUTH' || e.code === 'EAUTHKIND')) {
+      ticket.failed();
       // The precise reason (unknown user, LDAP account...) goes to the log only: the page must not tell
       // a guesser which logins exist.
       ctx.log.warn({ ip, login: creds.user, reason: e.message }, 'web cron: login refused');
       sendText(res, 401, `Access wrong credentials ('${creds.user}')`, challenge);
     } else if (e instanceof CronError && e.code === 'ENOTADMIN') {
-      ctx.limiter.succeeded(ip); // the password was right: not a guess
+      ticket.released(); // the password was right: not a guess
       ctx.log.warn({ ip, login: creds.user }, 'web cron: not an administrator');
       sendText(res, 403, e.message);
     } else {
-      ctx.limiter.succeeded(ip);
+      ticket.released();
       ctx.log.error({ ip, err: coerceError(e).message }, 'web cron: login failed');
       sendText(res, 500, 'iTop: An error occurred, check server error log for more information.');
     }

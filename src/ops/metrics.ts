@@ -39,6 +39,8 @@ export function createCronMetrics(source: () => Promise<StatusReport>, clock: Cl
   const queue = new Gauge({ name: 'itop_cron_queue_depth', help: 'Rows waiting: async tasks planned/in error, expired drafts', labelNames: ['queue'], registers });
   const lockHeld = new Gauge({ name: 'itop_cron_lock_held', help: '1 when a cron (itop-cron or cron.php) holds the cron lock', registers });
   const lastRunAge = new Gauge({ name: 'itop_cron_last_run_age_seconds', help: 'Seconds since the latest task run of any task', registers });
+  const mailUp = new Gauge({ name: 'itop_cron_mail_server_reachable', help: '0 while ExecAsyncTask waits out a mail server outage (mails kept queued), 1 otherwise', registers });
+  const mailDown = new Gauge({ name: 'itop_cron_mail_outage_seconds', help: 'Seconds since the mail server outage began, 0 when there is none', registers });
   const up = new Gauge({ name: 'itop_cron_status_up', help: '1 when the status could be read from the database at this scrape', registers });
   // Successes seen by this process, in case the history table cannot be read.
   const seen = new Map<string, number>();
@@ -70,6 +72,8 @@ export function createCronMetrics(source: () => Promise<StatusReport>, clock: Cl
     ] as const) {
       if (v !== null) queue.set({ queue: name }, v);
     }
+    mailUp.set(report.mailOutage === null ? 1 : 0);
+    mailDown.set(report.mailOutage?.durationSeconds ?? 0);
     lockHeld.set(report.cron.running ? 1 : 0);
     if (report.cron.lastRunAgeSeconds !== null) lastRunAge.set(report.cron.lastRunAgeSeconds);
   };

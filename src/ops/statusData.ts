@@ -10,6 +10,7 @@ import { historySummary, isMissingTable, type RunOutcome } from '../db/runHistor
 import type { Db } from '../db/types.js';
 import { bridgeAvailability } from '../php/openBridge.js';
 import { phpTaskClasses } from '../php/phpTasks.js';
+import { mailOutageStatus, type MailOutageStatus } from '../mail/outage.js';
 import { loadTasks } from '../tasks/registry.js';
 import type { BackgroundTask } from '../tasks/types.js';
 import type { Clock } from '../time/clock.js';
@@ -71,6 +72,8 @@ export interface StatusReport {
   cron: CronState;
   tasks: TaskStatus[];
   queues: QueueDepths;
+  /** The mail server outage ExecAsyncTask is waiting out (src/mail/outage.ts); null when none is known. */
+  mailOutage: MailOutageStatus | null;
 }
 
 const NO_RUN_MIN = 99999.999;
@@ -222,6 +225,7 @@ export async function statusJson(
     },
     tasks: list,
     queues: await queueDepths(db, nowLocal),
+    mailOutage: await mailOutageStatus(db, clock),
   };
 }
 
@@ -248,6 +252,11 @@ export function evaluateHealth(report: StatusReport, limits: HealthLimits): Heal
     if (t.handled && t.overdue && t.latenessSeconds > limits.maxLatenessSeconds) {
       problems.push(`${t.className} is overdue by ${t.latenessSeconds}s (next run ${t.nextRun ?? ''}, limit ${limits.maxLatenessSeconds}s)`);
     }
+  }
+  // Mails are no longer failed while the server is down (they wait): a long outage is the alarm instead.
+  const mail = report.mailOutage;
+  if (mail !== null && mail.durationSeconds > limits.maxLatenessSeconds) {
+    problems.push(`the mail server has been unreachable for ${mail.durationSeconds}s (since ${mail.since}, limit ${limits.maxLatenessSeconds}s)`);
   }
   const age = report.cron.lastRunAgeSeconds;
   if (age === null) problems.push('no task has ever run');

@@ -11,6 +11,7 @@
 import type { InlineImageLookup } from '../mail/buildMail.js';
 import { buildMail } from '../mail/buildMail.js';
 import { cronMailSettings, inlineImageLookup } from '../mail/queue.js';
+import { isServerFailure, mailOutageGate, type MailOutageGate } from '../mail/outage.js';
 import { createMailTransport, MailSendError, type MailSettings, type MailTransport } from '../mail/transport.js';
 import { decodeV2 } from '../mail/v2Message.js';
 import { settingInt } from '../config/php.js';
@@ -29,6 +30,7 @@ import {
   type AsyncNewsroomRow,
   type AsyncTaskRow,
 } from '../db/asyncTasks.js';
+import { releaseClaim } from '../db/asyncRelease.js';
 import type { Queryable } from '../db/types.js';
 import { coerceError, DbGoneAwayError } from '../errors.js';
 import { prepareNewsroom } from './asyncNewsroom.js';
@@ -49,6 +51,8 @@ interface Run {
   transport: MailTransport | undefined;
   /** The last success, whose bookkeeping commits with the next claim (see claimNext). */
   done: { readonly row: AsyncTaskRow; readonly outcome: Outcome } | undefined;
+  /** Whether the mail server is known to be down (src/mail/outage.ts). */
+  readonly gate: MailOutageGate;
 }
 
 /** What a task's own work produced: cron.php's status string, and the writes that must commit with the deletion. */
@@ -59,13 +63,6 @@ interface Outcome {
 
 /** A task whose data cannot be read at all (iTop: MarkAsRunning failed): it is deleted, not retried. */
 class CorruptedTaskError extends Error {}
-
-/** nodemailer's codes for a server that cannot be reached or talked to: every following mail would fail alike. */
-const TRANSPORT_DOWN = new Set(['ECONNECTION', 'ETIMEDOUT', 'ESOCKET', 'EDNS', 'ETLS', 'EAUTH']);
-
-function isTransportDown(e: unknown): boolean {
-  return e instanceof MailSendError && e.code !== undefined && TRANSPORT_DOWN.has(e.code);
-}
 
 function stopping(ctx: TaskContext): boolean {
   return ctx.signal.aborted || ctx.clock.nowMs() >= ctx.deadline;
@@ -239,9 +236,10 @@ async function dropCorrupted(run: Run, row: AsyncTaskRow, reason: string): Promi
 }
 
 /**
- * Runs one claimed task to its end state (a success's bookkeeping waits for the next claim). Returns false
- * when the mail server is unreachable, so that the run stops there: the next mails would each wait for the
- * same timeout and burn an attempt for nothing.
+ * Runs one claimed task to its end state (a success's bookkeeping waits for the next claim). A mail server
+ * that cannot be reached says nothing about the mail: it goes back to the queue as it was, no attempt
+ * counted, and sending pauses (the gate's backoff) instead of burning the next mails' attempts. Returns
+ * false for such a mail: it was not processed.
  */
 async function runOne(run: Run, id: number, realclass: string): Promise<boolean> {
   const done = await perform(run, id, realclass);
@@ -249,6 +247,7 @@ async function runOne(run: Run, id: number, realclass: string): Promise<boolean>
   const { row, outcome, error } = done;
   if (outcome !== undefined) {
     run.done = { row, outcome };
+    if (realclass === 'AsyncSendEmail' && outcome.status === 'Sent') await run.gate.answered();
     return true;
   }
   // Tasks are finished in order: the previous success first.
@@ -257,10 +256,14 @@ async function runOne(run: Run, id: number, realclass: string): Promise<boolean>
     await dropCorrupted(run, row, error.message);
     return true;
   }
+  if (isServerFailure(error)) {
+    await releaseClaim(run.ctx.db, row.id, row.started);
+    await run.gate.serverFailed(error);
+    return false;
+  }
+  if (error instanceof MailSendError) await run.gate.answered();
   await handleError(run, row, coerceError(error).message, errorCode(error));
-  if (!isTransportDown(error)) return true;
-  run.ctx.log.warn({ asyncTask: id, code: (error as MailSendError).code }, 'mail server unreachable: the rest of the queue waits for the next run');
-  return false;
+  return true;
 }
 
 /** Creates the task; the per-run memory (classes already reported) lives as long as the instance. */
@@ -274,7 +277,7 @@ export function createExecAsyncTask(): BackgroundTask {
       const now = ctx.clock.nowLocal();
       const run: Run = {
         ctx, settings: cronMailSettings(ctx.config), lookup: inlineImageLookup(ctx.db), transport: undefined,
-        done: undefined,
+        done: undefined, gate: mailOutageGate(ctx),
       };
       let processed = 0;
       try {
@@ -283,17 +286,16 @@ export function createExecAsyncTask(): BackgroundTask {
         await recoverStuck(run, classes);
         let more = true;
         while (more && !stopping(ctx)) {
-          const due = await selectDueTasks(ctx.db, now, classes, BATCH);
+          // While the mail server is down, mails stay queued untouched; the other tasks go on.
+          const sendable = run.gate.knownPaused() ? classes.filter((c) => c !== 'AsyncSendEmail') : classes;
+          const due = sendable.length === 0 ? [] : await selectDueTasks(ctx.db, now, sendable, BATCH);
           more = due.length === BATCH;
           for (const task of due) {
             if (stopping(ctx)) break;
+            if (task.realclass === 'AsyncSendEmail' && (await run.gate.paused())) continue;
             // Recorded as running before anything is sent: a crash leaves a `running` row, never a silent resend.
             if (!(await claimNext(run, task.id))) continue;
-            processed++;
-            if (!(await runOne(run, task.id, task.realclass))) {
-              more = false;
-              break;
-            }
+            if (await runOne(run, task.id, task.realclass)) processed++;
           }
         }
         await flush(run);

@@ -16,6 +16,8 @@ export interface SinkOptions {
   hang?: boolean;
   /** Destroy the connection as soon as message data starts to arrive. */
   dropMidMessage?: boolean;
+  /** Listen on this port (default: a free one), e.g. to bring a stopped server back where it was. */
+  port?: number;
 }
 
 export interface ReceivedMail {
@@ -109,7 +111,7 @@ export async function startSmtpSink(opts: SinkOptions = {}): Promise<SmtpSink> {
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
+    server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
   });
   // The server keeps running after a client error (dropped or timed-out connections): ignore those.
   server.on('error', () => undefined);

@@ -1,0 +1,61 @@
+/**
+ * SQL of itop-cron's own key/value table `{p}itop_cron_state` (sql/own/91-itop-cron-state.sql): small
+ * values that must outlive a run (one process), created on demand at the first write. Reading a value
+ * from a database where nothing was ever stored answers undefined, without creating anything.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { isMissingTable } from './runHistory.js';
+import { listSchemaFiles } from './schema.js';
+import type { Db } from './types.js';
+
+/** The unprefixed table name. */
+export const STATE_TABLE = 'itop_cron_state';
+
+/** The DDL with the prefix applied, read from the shipped file so that there is one definition. */
+function stateTableDdl(prefix: string): string {
+  const [first] = listSchemaFiles();
+  if (first === undefined) throw new Error("itop-cron's sql/ folder is empty");
+  return readFileSync(join(dirname(first), 'own', '91-itop-cron-state.sql'), 'utf8')
+    .split(/\r?\n/)
+    .filter((l) => !/^\s*--/.test(l))
+    .join('\n')
+    .trim()
+    .replace(/;$/, '')
+    .replaceAll('{prefix}', prefix);
+}
+
+const created = new WeakSet<Db>();
+
+/** The stored text of `name`; undefined when it was never stored (or the table does not exist yet). */
+export async function readState(db: Db, name: string): Promise<string | undefined> {
+  try {
+    const rows = await db.query<{ value: string }>(`SELECT value FROM ${db.table(STATE_TABLE)} WHERE name = ?`, [name]);
+    return rows[0]?.value;
+  } catch (e) {
+    if (isMissingTable(e)) return undefined;
+    throw e;
+  }
+}
+
+/** Stores `value` under `name` (insert or replace), creating the table the first time. */
+export async function writeState(db: Db, name: string, value: string, updatedLocal: string): Promise<void> {
+  if (!created.has(db)) {
+    await db.execute(stateTableDdl(db.prefix));
+    created.add(db);
+  }
+  await db.execute(
+    `INSERT INTO ${db.table(STATE_TABLE)} (name, value, updated) VALUES (?, ?, ?) ` +
+      'ON DUPLICATE KEY UPDATE value = VALUES(value), updated = VALUES(updated)',
+    [name, value, updatedLocal],
+  );
+}
+
+/** Forgets `name`; nothing to do when it was never stored. */
+export async function deleteState(db: Db, name: string): Promise<void> {
+  try {
+    await db.execute(`DELETE FROM ${db.table(STATE_TABLE)} WHERE name = ?`, [name]);
+  } catch (e) {
+    if (!isMissingTable(e)) throw e;
+  }
+}
