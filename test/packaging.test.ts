@@ -26,12 +26,13 @@ const ALLOWED = [
   /^dist\/.+\.(js|d\.ts)$/,
   /^bin\/(itop-cron\.js|cron\.cmd)$/,
   /^sql\/.+\.sql$/,
+  /^php\/bridge\.php$/,
   /^examples\/.+$/,
   /^(package\.json|cron\.distrib|README\.md|LICENSE)$/,
 ];
 const REQUIRED = [
   'package.json', 'README.md', 'LICENSE', 'cron.distrib', 'bin/itop-cron.js', 'bin/cron.cmd', 'dist/index.js',
-  'dist/cli/main.js', 'dist/cli/serveCommand.js', 'dist/http/server.js', 'sql/01-backgroundtask.sql',
+  'dist/cli/main.js', 'dist/cli/serveCommand.js', 'dist/http/server.js', 'sql/01-backgroundtask.sql', 'php/bridge.php',
   'examples/systemd/itop-cron.service', 'examples/systemd/itop-cron.timer',
 ];
 
@@ -39,7 +40,7 @@ function requireBuild(): void {
   assert.ok(existsSync(join(REPO, 'dist', 'cli', 'main.js')), 'dist/ is missing: run `npm run build` first');
 }
 
-test('npm pack lists only the built code, bin/, sql/, cron.distrib, examples, README and LICENSE', async () => {
+test('npm pack lists only the built code, bin/, sql/, the PHP bridge, cron.distrib, examples, README and LICENSE', async () => {
   requireBuild();
   // --ignore-scripts: the listing must not depend on a build of other people's work in progress; `prepare`
   // (checked below) is what builds dist/ for a real `npm pack`.

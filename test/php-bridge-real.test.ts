@@ -45,19 +45,26 @@ test('itop-cron and the real cron.php on one real iTop 3.2', { skip: missing, ti
   const params = writeParamFile(`auth_user=${ADMIN.login}\nauth_pwd=${ADMIN.password}\n`);
   const ours = (args: readonly string[], env: Record<string, string> = {}): Promise<CliResult> =>
     runCli([...args, `--param_file=${params}`, `--itop_root=${itop.root}`], { env: { ITOP_CRON_LOG_LEVEL: 'info', ...env }, timeoutMs: 120_000 });
-  const resetRegistry = (): Promise<unknown> => itop.db.execute('DELETE FROM priv_backgroundtask');
 
-  await t.test("a first verbose run prints what cron.php's first run prints", async () => {
-    const php = await cronPhp(itop.root, [...creds, '--verbose=1']);
+  await t.test("on two copies of one database, a first verbose run prints what cron.php's prints and leaves the same rows", async (t2) => {
+    // Copy B: the same tree and database, for itop-cron while cron.php runs on copy A (itop).
+    const copy = await installedItop(t2, { cronMax: 4 });
+    const paramsB = writeParamFile(`auth_user=${ADMIN.login}\nauth_pwd=${ADMIN.password}\n`);
+    const [php, r] = await Promise.all([
+      cronPhp(itop.root, [...creds, '--verbose=1']),
+      runCli(['--verbose=1', `--param_file=${paramsB}`, `--itop_root=${copy.root}`], { env: { ITOP_CRON_LOG_LEVEL: 'info' }, timeoutMs: 120_000 }),
+    ]);
     assert.equal(php.code, 0, php.stdout + php.stderr);
-    const phpRows = await itop.db.query<{ class_name: string }>('SELECT class_name FROM priv_backgroundtask ORDER BY id');
-    await resetRegistry();
-    const r = await ours(['--verbose=1']);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.equal(firstPass(r.stdout), firstPass(php.stdout));
     assert.match(r.stdout, /\nObsolescenceDateUpdater: Obsolescence date updated \(classes: \d+ ; set: \d+ ; reset: \d+\)\n/);
-    const rows = await itop.db.query<{ class_name: string }>('SELECT class_name FROM priv_backgroundtask ORDER BY id');
-    assert.deepEqual(rows, phpRows, 'the registry rows, in the order cron.php creates them');
+    // Class, status, dates without their times, and counts; in the order cron.php created them.
+    const rows = (db: typeof itop.db): Promise<unknown[]> =>
+      db.query(
+        'SELECT class_name, status, DATE(first_run_date) AS first_run, DATE(latest_run_date) AS latest_run, DATE(next_run_date) AS next_run, ' +
+          'total_exec_count, running FROM priv_backgroundtask ORDER BY id',
+      );
+    assert.deepEqual(await rows(copy.db), await rows(itop.db));
   });
 
   await t.test("--status_only prints cron.php's table, byte for byte", async () => {

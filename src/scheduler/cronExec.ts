@@ -54,13 +54,16 @@ function byClass(rows: readonly BackgroundTaskRow[]): Map<string, BackgroundTask
  */
 export async function cronExec(env: RunEnv, tasks: readonly BackgroundTask[], lock: NamedLock): Promise<CronExit> {
   const { config, clock, out, verbose, log } = env;
+  // iTop's PHP is bootstrapped here (listing its process classes): cron.php bootstraps before its time limit
+  // starts, so this does not eat into the run either (a first start fills the file opcache: seconds).
+  const runTasks = await tasksOfThisRun(env, tasks);
   const started = clock.nowUnix();
   const timeLimit = started + config.cron.maxExecutionTime;
   if (verbose) {
     out.line(`Planned duration = ${config.cron.maxExecutionTime} seconds`);
     out.line(`Loop pause = ${config.cron.sleep} seconds`);
   }
-  const runnable = await reSyncProcesses(env, await tasksOfThisRun(env, tasks));
+  const runnable = await reSyncProcesses(env, runTasks);
   await clearStaleRunningFlags(env);
   await reportTasksWithoutRunner(env, runnable);
   const classes = [...runnable.keys()];
