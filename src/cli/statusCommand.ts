@@ -39,6 +39,18 @@ function queueText(n: number | null): string {
   return n === null ? 'n/a' : String(n);
 }
 
+/** How a task is named in the lines under the table: a row without a class name by its id. */
+function taskName(t: StatusReport['tasks'][number]): string {
+  return t.className ?? `row #${t.id}`;
+}
+
+/** A row with a NULL class name or status, which no runner will run: named, so that it can be fixed. */
+function badRowLine(t: StatusReport['tasks'][number]): string | undefined {
+  const problems = [t.className === null ? 'class_name is NULL' : '', t.status === null ? 'status is NULL' : ''].filter((p) => p !== '');
+  if (problems.length === 0) return undefined;
+  return `Bad registry row #${t.id}: ${problems.join(', ')}${t.className === null ? '' : ` (${t.className})`}`;
+}
+
 /** The human form: cron.php's status table, then the lock, the last run, the queues and the verdict. */
 export function statusLines(report: StatusReport, health: Health): string[] {
   const lines = statusTable(
@@ -60,7 +72,7 @@ export function statusLines(report: StatusReport, health: Health): string[] {
     `Queues: async tasks planned ${queueText(q.asyncPlanned)}, in error ${queueText(q.asyncError)}; ` +
       `expired drafts: inline images ${queueText(q.expiredInlineImages)}, attachments ${queueText(q.expiredAttachments)}`,
   );
-  const byRunner = (r: string): string[] => report.tasks.filter((t) => t.runner === r).map((t) => t.className);
+  const byRunner = (r: string): string[] => report.tasks.filter((t) => t.runner === r).map(taskName);
   if (byRunner('php').length > 0) lines.push(`Run by iTop's PHP: ${byRunner('php').join(', ')}`);
   if (byRunner('none').length > 0) lines.push(`No runner: ${byRunner('none').join(', ')}`);
   const m = report.mailOutage;
@@ -68,9 +80,11 @@ export function statusLines(report: StatusReport, health: Health): string[] {
     lines.push(`Mail server unreachable since ${m.since} (${m.failures} failed tries, mails kept queued), next try ${m.nextTry}: ${m.lastError}`);
   }
   for (const t of report.tasks) {
-    if (t.overdue) lines.push(`Overdue: ${t.className} by ${t.latenessSeconds}s${t.handled ? '' : ' (not run by itop-cron)'}`);
-    if (t.running) lines.push(`Running flag set: ${t.className} (since ${t.lastRun ?? '?'})`);
-    if (t.lastOutcome !== null && t.lastOutcome !== 'success') lines.push(`Last run failed: ${t.className}: ${t.lastOutcome}: ${t.lastMessage ?? ''}`);
+    const bad = badRowLine(t);
+    if (bad !== undefined) lines.push(bad);
+    if (t.overdue) lines.push(`Overdue: ${taskName(t)} by ${t.latenessSeconds}s${t.handled ? '' : ' (not run by itop-cron)'}`);
+    if (t.running) lines.push(`Running flag set: ${taskName(t)} (since ${t.lastRun ?? '?'})`);
+    if (t.lastOutcome !== null && t.lastOutcome !== 'success') lines.push(`Last run failed: ${taskName(t)}: ${t.lastOutcome}: ${t.lastMessage ?? ''}`);
   }
   lines.push(health.ok ? 'Health: OK' : 'Health: UNHEALTHY');
   for (const p of health.problems) lines.push(`  - ${p}`);

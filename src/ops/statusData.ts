@@ -16,7 +16,10 @@ import type { BackgroundTask } from '../tasks/types.js';
 import type { Clock } from '../time/clock.js';
 
 export interface TaskStatus {
-  className: string;
+  /** The registry row's id. */
+  id: number;
+  /** NULL in a damaged row (a failed extension install): shown, never run. */
+  className: string | null;
   status: BackgroundTaskRow['status'];
   /** The row's `running` flag (informational: only the lock tells whether a cron runs). */
   running: boolean;
@@ -96,6 +99,7 @@ function taskStatus(row: BackgroundTaskRow, clock: Clock, runner: Runner): TaskS
   const overdue = dueMs !== undefined && dueMs <= nowMs;
   const lateness = overdue ? Math.floor((nowMs - dueMs) / 1000) : 0;
   return {
+    id: Number(row.id),
     className: row.class_name,
     status: row.status,
     running: Number(row.running) === 1,
@@ -202,9 +206,10 @@ export async function statusJson(
   const runners = await runnersOf(config, tasks, params);
   const history = await historySummary(db);
   const list = rows.map((r) => {
-    const t = taskStatus(r, clock, runners.runner(r.class_name));
+    // A row without a class name (NULL) belongs to no task: nothing runs it.
+    const t = taskStatus(r, clock, r.class_name === null ? 'none' : runners.runner(r.class_name));
     if (t.runner === 'none' && runners.noRunnerReason !== undefined) t.noRunnerReason = runners.noRunnerReason;
-    const h = history.get(r.class_name);
+    const h = r.class_name === null ? undefined : history.get(r.class_name);
     if (h !== undefined) {
       t.lastOutcome = h.lastOutcome;
       t.lastMessage = h.lastMessage;
@@ -246,7 +251,7 @@ export function evaluateHealth(report: StatusReport, limits: HealthLimits): Heal
   const problems: string[] = [];
   for (const t of report.tasks) {
     if (t.runner === 'none' && t.status === 'active') {
-      problems.push(`${t.className} has no runner: ${t.noRunnerReason ?? 'itop-cron cannot run it'}`);
+      problems.push(`${t.className ?? `registry row #${t.id} (class_name NULL)`} has no runner: ${t.noRunnerReason ?? 'itop-cron cannot run it'}`);
       continue;
     }
     if (t.handled && t.overdue && t.latenessSeconds > limits.maxLatenessSeconds) {

@@ -33,7 +33,9 @@ function shortName(className: string): string {
  * The full class name for what the user typed: exact, else case-insensitive, else a unique short name
  * (`SessionGC` for `Combodo\iTop\SessionTracker\SessionGC`).
  */
-export function resolveClassName(known: readonly string[], typed: string): string {
+export function resolveClassName(names: readonly (string | null)[], typed: string): string {
+  // A row without a class name (NULL, issue 16) can never be what the user typed.
+  const known = names.filter((k): k is string => k !== null);
   const name = typed.replace(/^\\/, '');
   if (known.includes(name)) return name;
   const lower = name.toLowerCase();

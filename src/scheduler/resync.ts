@@ -63,5 +63,5 @@ export async function clearStaleRunningFlags(env: RunEnv): Promise<string[]> {
     await updateTask(db, row.id, { running: 0 });
     log.warn({ task: row.class_name, since: row.latest_run_date }, 'cleared a running flag left by a previous run');
   }
-  return stale.map((r) => r.class_name);
+  return stale.map((r) => r.class_name ?? '');
 }
