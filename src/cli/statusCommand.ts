@@ -3,6 +3,7 @@ import type { Config } from '../config/types.js';
 import { CronError, EXIT_FATAL, EXIT_OK } from '../errors.js';
 import { statusTable } from '../output/text.js';
 import { evaluateHealth, statusJson, type Health, type HealthLimits, type StatusReport } from '../ops/statusData.js';
+import { parseOrUndefined, type Clock } from '../time/clock.js';
 import type { CommandIo } from './cronCommand.js';
 import { openAuthenticated, parseCommandArgs, reportError, unexpectedPositional } from './session.js';
 
@@ -44,15 +45,22 @@ function taskName(t: StatusReport['tasks'][number]): string {
   return t.className ?? `row #${t.id}`;
 }
 
-/** A row with a NULL class name or status, which no runner will run: named, so that it can be fixed. */
-function badRowLine(t: StatusReport['tasks'][number]): string | undefined {
-  const problems = [t.className === null ? 'class_name is NULL' : '', t.status === null ? 'status is NULL' : ''].filter((p) => p !== '');
+/** A row with a NULL class name or status, or a date that is none: named, so that it can be fixed. */
+function badRowLine(t: StatusReport['tasks'][number], clock: Clock): string | undefined {
+  const notDate = (name: string, v: string | null): string => (v !== null && parseOrUndefined(clock, v) === undefined ? `${name} is '${v}'` : '');
+  const problems = [
+    t.className === null ? 'class_name is NULL' : '',
+    t.status === null ? 'status is NULL' : '',
+    notDate('next_run_date', t.nextRun),
+    notDate('latest_run_date', t.lastRun),
+    notDate('first_run_date', t.firstRun),
+  ].filter((p) => p !== '');
   if (problems.length === 0) return undefined;
   return `Bad registry row #${t.id}: ${problems.join(', ')}${t.className === null ? '' : ` (${t.className})`}`;
 }
 
 /** The human form: cron.php's status table, then the lock, the last run, the queues and the verdict. */
-export function statusLines(report: StatusReport, health: Health): string[] {
+export function statusLines(report: StatusReport, health: Health, clock: Clock): string[] {
   const lines = statusTable(
     report.tasks.map((t) => ({
       class_name: t.className,
@@ -80,7 +88,7 @@ export function statusLines(report: StatusReport, health: Health): string[] {
     lines.push(`Mail server unreachable since ${m.since} (${m.failures} failed tries, mails kept queued), next try ${m.nextTry}: ${m.lastError}`);
   }
   for (const t of report.tasks) {
-    const bad = badRowLine(t);
+    const bad = badRowLine(t, clock);
     if (bad !== undefined) lines.push(bad);
     if (t.overdue) lines.push(`Overdue: ${taskName(t)} by ${t.latenessSeconds}s${t.handled ? '' : ' (not run by itop-cron)'}`);
     if (t.running) lines.push(`Running flag set: ${taskName(t)} (since ${t.lastRun ?? '?'})`);
@@ -118,7 +126,7 @@ export async function statusCommand(argv: readonly string[], io: CommandIo): Pro
     const health = evaluateHealth(report, limits);
     const json = args.own['json'] !== undefined && args.own['json'] !== '0';
     if (json) io.out.line(JSON.stringify({ ...report, health: { ...health, ...limits } }, null, 2));
-    else for (const l of statusLines(report, health)) io.out.line(l);
+    else for (const l of statusLines(report, health, session.clock)) io.out.line(l);
     return health.ok ? EXIT_OK : EXIT_UNHEALTHY;
   } catch (e) {
     return reportError(e, io);

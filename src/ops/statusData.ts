@@ -13,7 +13,7 @@ import { phpTaskClasses } from '../php/phpTasks.js';
 import { mailOutageStatus, type MailOutageStatus } from '../mail/outage.js';
 import { loadTasks } from '../tasks/registry.js';
 import type { BackgroundTask } from '../tasks/types.js';
-import type { Clock } from '../time/clock.js';
+import { parseOrUndefined, type Clock } from '../time/clock.js';
 
 export interface TaskStatus {
   /** The registry row's id. */
@@ -95,7 +95,8 @@ function taskStatus(row: BackgroundTaskRow, clock: Clock, runner: Runner): TaskS
   const ran = runCount > 0;
   const min = num(row.min_run_duration);
   // Paused and removed rows are never run, so they are never late.
-  const dueMs = row.status === 'active' && row.next_run_date !== null ? clock.parse(row.next_run_date) : undefined;
+  // A date that does not parse (a zero date in a damaged row) is shown as stored and never judged.
+  const dueMs = row.status === 'active' ? parseOrUndefined(clock, row.next_run_date) : undefined;
   const overdue = dueMs !== undefined && dueMs <= nowMs;
   const lateness = overdue ? Math.floor((nowMs - dueMs) / 1000) : 0;
   return {
@@ -217,7 +218,10 @@ export async function statusJson(
     }
     return t;
   });
-  const lastRun = rows.reduce<string | null>((acc, r) => (r.latest_run_date !== null && (acc === null || r.latest_run_date > acc) ? r.latest_run_date : acc), null);
+  const lastRun = rows.reduce<string | null>(
+    (acc, r) => (parseOrUndefined(clock, r.latest_run_date) !== undefined && r.latest_run_date !== null && (acc === null || r.latest_run_date > acc) ? r.latest_run_date : acc),
+    null,
+  );
   return {
     generatedAt: nowLocal,
     timezone: config.timezone,
