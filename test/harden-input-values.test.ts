@@ -41,16 +41,21 @@ test('checkNumericValues names every numeric option and itop-cron setting that i
     [{ task_grace_seconds: '-5' }, {}, "Invalid value for 'task_grace_seconds': '-5' (expected a number >= 0)"],
     [{ metrics_port: '70000' }, {}, "Invalid value for 'metrics_port': '70000' (expected an integer from 0 to 65535)"],
     [{}, { 'itop_cron.task_grace_seconds': 'soon' }, "Invalid value for 'itop_cron.task_grace_seconds': 'soon' (expected a number >= 0)"],
-    [{}, { 'itop_cron.smtp_timeout': 'abc' }, "Invalid value for 'itop_cron.smtp_timeout': 'abc' (expected an integer >= 0)"],
-    [{}, { 'itop_cron.async_running_timeout': 1.5 }, "Invalid value for 'itop_cron.async_running_timeout': '1.5' (expected an integer >= 0)"],
+    [{}, { 'itop_cron.smtp_timeout': 'abc' }, "Invalid value for 'itop_cron.smtp_timeout': 'abc' (expected an integer from 0 to 2147483)"],
+    [{}, { 'itop_cron.async_running_timeout': 1.5 }, "Invalid value for 'itop_cron.async_running_timeout': '1.5' (expected an integer from 0 to 3153600000)"],
     [{}, { 'itop_cron.status_max_lateness': '15m' }, "Invalid value for 'itop_cron.status_max_lateness': '15m' (expected an integer >= 0)"],
     [{}, { 'itop_cron.status_max_age': true }, "Invalid value for 'itop_cron.status_max_age': 'true' (expected an integer >= 0)"],
     [{}, { 'itop_cron.history_max_rows': 'lots' }, "Invalid value for 'itop_cron.history_max_rows': 'lots' (expected an integer >= 1)"],
     [{}, { 'itop_cron.log_rotate_keep': '0' }, "Invalid value for 'itop_cron.log_rotate_keep': '0' (expected an integer >= 1)"],
-    [{}, { 'itop_cron.ping_timeout': 'x' }, "Invalid value for 'itop_cron.ping_timeout': 'x' (expected an integer >= 1)"],
+    [{}, { 'itop_cron.ping_timeout': 'x' }, "Invalid value for 'itop_cron.ping_timeout': 'x' (expected an integer from 1 to 2147483)"],
     [{}, { 'itop_cron.alert_after_failures': [] }, "Invalid value for 'itop_cron.alert_after_failures': '[]' (expected an integer >= 1)"],
     [{}, { 'itop_cron.metrics_port': 'http' }, "Invalid value for 'itop_cron.metrics_port': 'http' (expected an integer from 0 to 65535)"],
-    [{}, { 'itop_cron.history_max_days': '3\n0' }, "Invalid value for 'itop_cron.history_max_days': of 3 characters (expected an integer >= 1)"],
+    [{}, { 'itop_cron.history_max_days': '3\n0' }, "Invalid value for 'itop_cron.history_max_days': of 3 characters (expected an integer from 1 to 36500)"],
+    // Larger than the arithmetic can take: a timer past 2^31-1 ms fires at once, a date 10^15 s back is none.
+    [{}, { 'itop_cron.smtp_timeout': 2_147_484 }, "Invalid value for 'itop_cron.smtp_timeout': '2147484' (expected an integer from 0 to 2147483)"],
+    [{}, { 'itop_cron.ping_timeout': '99999999' }, "Invalid value for 'itop_cron.ping_timeout': '99999999' (expected an integer from 1 to 2147483)"],
+    [{}, { 'itop_cron.async_running_timeout': '9007199254740991' }, "Invalid value for 'itop_cron.async_running_timeout': '9007199254740991' (expected an integer from 0 to 3153600000)"],
+    [{}, { 'itop_cron.history_max_days': 1e9 }, "Invalid value for 'itop_cron.history_max_days': '1000000000' (expected an integer from 1 to 36500)"],
   ];
   for (const [options, settings, message] of cases) {
     assert.throws(() => checkNumericValues(options, settings), { name: 'ConfigError', message }, message);
@@ -79,9 +84,15 @@ test('the built CLI refuses a non-numeric number before it touches the database,
   ] as const) {
     const r = await runCli(args, { env, timeoutMs: 20_000 });
     assert.equal(r.code, 254, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
-    assert.equal(r.stdout, `Error: Invalid value for ${message} (expected ${message.includes('smtp') ? 'an integer' : 'a number'} >= 0)\n`, args.join(' '));
+    assert.equal(r.stdout, `Error: Invalid value for ${message} (expected ${message.includes('smtp') ? 'an integer from 0 to 2147483' : 'a number >= 0'})\n`, args.join(' '));
     assert.doesNotMatch(r.stderr, /\n\s+at /);
   }
+  // A number too large for the arithmetic (here: a cut-off date 10^15 s back, 'Invalid time value' at every
+  // ExecAsyncTask pass) is refused the same way.
+  const huge = makeItopRoot(db, { 'itop_cron.async_running_timeout': '9007199254740991' });
+  const r = await runCli([`--param_file=${params}`, `--itop_root=${huge}`], { env, timeoutMs: 20_000 });
+  assert.equal(r.code, 254, r.stdout + r.stderr);
+  assert.equal(r.stdout, "Error: Invalid value for 'itop_cron.async_running_timeout': '9007199254740991' (expected an integer from 0 to 3153600000)\n");
   const rows = await db.query(`SELECT id FROM ${db.table('priv_backgroundtask')}`);
   assert.equal(rows.length, 0, 'no run started: the registry is untouched');
 });

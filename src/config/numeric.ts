@@ -21,6 +21,13 @@ const SECONDS: NumericRule = { min: 0, decimal: true };
 const COUNT: NumericRule = { min: 0 };
 const POSITIVE: NumericRule = { min: 1 };
 const PORT: NumericRule = { min: 0, max: 65535, emptyOk: true };
+// Bounds where a larger value breaks the arithmetic instead of meaning "longer": a timer of more than
+// 2^31-1 ms fires at once (Node's TimeoutOverflowWarning), and a date more than ~10,000 years back is no
+// Date at all ('Invalid time value' at every pass, which halts the mail queue).
+const TIMER_SECONDS: NumericRule = { min: 0, max: 2_147_483 };
+const POSITIVE_TIMER_SECONDS: NumericRule = { min: 1, max: 2_147_483 };
+const AGE_SECONDS: NumericRule = { min: 0, max: 100 * 365 * 86_400 };
+const AGE_DAYS: NumericRule = { min: 1, max: 100 * 365 };
 
 /** `--name=value` / parameter-file options (the others are flags, paths or names). */
 const OPTIONS: Readonly<Record<string, NumericRule>> = {
@@ -33,11 +40,11 @@ const SETTINGS: Readonly<Record<string, NumericRule>> = {
   'itop_cron.task_grace_seconds': SECONDS,
   'itop_cron.status_max_lateness': COUNT,
   'itop_cron.status_max_age': COUNT,
-  'itop_cron.async_running_timeout': COUNT,
-  'itop_cron.smtp_timeout': COUNT,
-  'itop_cron.ping_timeout': POSITIVE,
+  'itop_cron.async_running_timeout': AGE_SECONDS,
+  'itop_cron.smtp_timeout': TIMER_SECONDS,
+  'itop_cron.ping_timeout': POSITIVE_TIMER_SECONDS,
   'itop_cron.history_max_rows': POSITIVE,
-  'itop_cron.history_max_days': POSITIVE,
+  'itop_cron.history_max_days': AGE_DAYS,
   'itop_cron.alert_after_failures': POSITIVE,
   'itop_cron.log_rotate_keep': POSITIVE,
   'itop_cron.metrics_port': PORT,
