@@ -93,6 +93,10 @@ test('the built CLI refuses a non-numeric number before it touches the database,
   const r = await runCli([`--param_file=${params}`, `--itop_root=${huge}`], { env, timeoutMs: 20_000 });
   assert.equal(r.code, 254, r.stdout + r.stderr);
   assert.equal(r.stdout, "Error: Invalid value for 'itop_cron.async_running_timeout': '9007199254740991' (expected an integer from 0 to 3153600000)\n");
+  // Digits beyond a safe integer became LIMIT 1e+20, an SQL syntax error.
+  const limit = await runCli(['history', '--limit=99999999999999999999', `--param_file=${params}`], { env });
+  assert.equal(limit.code, 254, limit.stdout + limit.stderr);
+  assert.equal(limit.stdout, "Error: Invalid value for '--limit': '99999999999999999999' (expected a number >= 1)\n");
   const rows = await db.query(`SELECT id FROM ${db.table('priv_backgroundtask')}`);
   assert.equal(rows.length, 0, 'no run started: the registry is untouched');
 });
