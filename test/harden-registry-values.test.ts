@@ -61,11 +61,13 @@ async function damage(db: TestDb): Promise<void> {
   await insert(TEMP_GC, { next_run_date: null });
   // A row that cannot be repaired: the server refuses every change to it (a trigger stands for whatever
   // refuses it on a real server: a replication filter, a DBA's lock).
-  await insert(NEWSROOM_GC, { next_run_date: '0000-00-00 00:00:00' });
+  await insert(NEWSROOM_GC, { next_run_date: '0000-00-00 00:00:00', running: 1 });
+  // A row of a class itop-cron does not run, refused likewise (flipped to 'removed' when it owns the registry).
+  await insert('RefusedPhpTask', {});
   await db.execute("SET SESSION sql_mode = DEFAULT");
   await db.execute(
     `CREATE TRIGGER refuse_newsroom BEFORE UPDATE ON ${table} FOR EACH ROW ` +
-      `BEGIN IF OLD.class_name LIKE '%EventNotificationNewsroomGC' THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'row locked by the DBA'; END IF; END`,
+      `BEGIN IF OLD.class_name LIKE '%EventNotificationNewsroomGC' OR OLD.class_name = 'RefusedPhpTask' THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'row locked by the DBA'; END IF; END`,
   );
 }
 
@@ -78,7 +80,7 @@ test('bad registry values are repaired with a warning, an unrepairable row is sk
   await createAdminUser(db, { login: 'admin', password: PWD, admin: true });
   await damage(db);
   const params = writeParamFile(`auth_user=admin\nauth_pwd=${PWD}\n`);
-  const env = cliEnv(db, { ITOP_CRON_MAX_EXECUTION_TIME: '3', ITOP_CRON_SLEEP: '1' });
+  const env = cliEnv(db, { ITOP_CRON_MAX_EXECUTION_TIME: '3', ITOP_CRON_SLEEP: '1', ITOP_CRON_OWN_REGISTRY: '1' });
 
   // The read-only views show the damaged rows without failing.
   const only = await runCli([`--param_file=${params}`, '--status_only=1'], { env });
@@ -86,7 +88,7 @@ test('bad registry values are repaired with a warning, an unrepairable row is sk
   assert.match(only.stdout, /^\| InlineImageGC {13}\| active {2}\| 2026-01-01 00:00:00 \| 0000-00-00 00:00:00 \|/m);
   const status = await runCli(['status', '--json', `--param_file=${params}`], { env });
   assert.ok(status.code === 0 || status.code === 1, status.stdout + status.stderr);
-  assert.equal((JSON.parse(status.stdout) as { tasks: unknown[] }).tasks.length, 7);
+  assert.equal((JSON.parse(status.stdout) as { tasks: unknown[] }).tasks.length, 8);
 
   const before = await rows(db);
   const startedLocal = createClock('Europe/Paris').nowLocal();
@@ -115,6 +117,8 @@ test('bad registry values are repaired with a warning, an unrepairable row is sk
     log.some((l) => l['task'] === NEWSROOM_GC && l['level'] === 50 && /could not be repaired: task skipped/.test(String(l['msg'])) && /row locked by the DBA/.test(String(l['err']))),
     r.stderr,
   );
+  assert.ok(log.some((l) => l['task'] === NEWSROOM_GC && /running flag left by a previous run could not be cleared/.test(String(l['msg']))), r.stderr);
+  assert.ok(log.some((l) => l['task'] === 'RefusedPhpTask' && /could not be marked removed/.test(String(l['msg']))), r.stderr);
   assert.doesNotMatch(r.stdout, /Starting: Combodo\\iTop\\Service\\Notification\\Event\\EventNotificationNewsroomGC/);
 
   const after = await rows(db);
@@ -135,6 +139,7 @@ test('bad registry values are repaired with a warning, an unrepairable row is sk
   assert.equal(Number(before.get('CheckStopWatchThresholds')?.total_exec_count), -1);
   // The unrepairable row is as it was.
   assert.deepEqual(after.get(NEWSROOM_GC), before.get(NEWSROOM_GC));
+  assert.deepEqual(after.get('RefusedPhpTask'), before.get('RefusedPhpTask'));
 
   // And the next run finds nothing left to repair.
   const again = await runCli([`--param_file=${params}`], { env: { ...env, ITOP_CRON_MAX_EXECUTION_TIME: '1' } });

@@ -64,7 +64,13 @@ export async function reSyncProcesses(env: RunEnv, tasks: readonly BackgroundTas
   }
   if (config.ownsRegistry) {
     for (const row of rows.values()) {
-      if (row.status !== 'removed') await updateTask(db, row.id, { status: 'removed' });
+      if (row.status === 'removed') continue;
+      try {
+        await updateTask(db, row.id, { status: 'removed' });
+      } catch (e) {
+        if (!refusedByServer(e)) throw e;
+        log.error({ task: row.class_name, id: row.id, err: coerceError(e).message }, 'registry row could not be marked removed');
+      }
     }
   }
   if (verbose) out.line(`Background processes: ${tasks.map((t) => t.className).join(', ')}`);
