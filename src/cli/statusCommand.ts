@@ -3,7 +3,7 @@ import type { Config } from '../config/types.js';
 import { CronError, EXIT_FATAL, EXIT_OK } from '../errors.js';
 import { statusTable } from '../output/text.js';
 import { evaluateHealth, statusJson, type Health, type HealthLimits, type StatusReport } from '../ops/statusData.js';
-import { parseOrUndefined, type Clock } from '../time/clock.js';
+import { createClock, parseOrUndefined, type Clock } from '../time/clock.js';
 import type { CommandIo } from './cronCommand.js';
 import { openAuthenticated, parseCommandArgs, reportError, unexpectedPositional } from './session.js';
 
@@ -60,7 +60,7 @@ function badRowLine(t: StatusReport['tasks'][number], clock: Clock): string | un
 }
 
 /** The human form: cron.php's status table, then the lock, the last run, the queues and the verdict. */
-export function statusLines(report: StatusReport, health: Health, clock: Clock): string[] {
+export function statusLines(report: StatusReport, health: Health, clock: Clock = createClock(report.timezone)): string[] {
   const lines = statusTable(
     report.tasks.map((t) => ({
       class_name: t.className,
