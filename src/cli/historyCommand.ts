@@ -24,7 +24,8 @@ itop_cron.history_max_days (default 30).
 
 function limitOf(text: string | undefined): number {
   if (text === undefined) return DEFAULT_LIMIT;
-  if (!/^\d+$/.test(text) || Number(text) < 1) throw new CronError('EARG', `Invalid value for '--limit': '${text}' (expected a number >= 1)`, EXIT_FATAL);
+  // A safe integer only: more digits became LIMIT 1e+20, an SQL syntax error.
+  if (!/^\d+$/.test(text) || Number(text) < 1 || !Number.isSafeInteger(Number(text))) throw new CronError('EARG', `Invalid value for '--limit': '${text}' (expected a number >= 1)`, EXIT_FATAL);
   return Number(text);
 }
 

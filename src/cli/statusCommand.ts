@@ -3,6 +3,7 @@ import type { Config } from '../config/types.js';
 import { CronError, EXIT_FATAL, EXIT_OK } from '../errors.js';
 import { statusTable } from '../output/text.js';
 import { evaluateHealth, statusJson, type Health, type HealthLimits, type StatusReport } from '../ops/statusData.js';
+import { createClock, parseOrUndefined, type Clock } from '../time/clock.js';
 import type { CommandIo } from './cronCommand.js';
 import { openAuthenticated, parseCommandArgs, reportError, unexpectedPositional } from './session.js';
 
@@ -39,8 +40,27 @@ function queueText(n: number | null): string {
   return n === null ? 'n/a' : String(n);
 }
 
+/** How a task is named in the lines under the table: a row without a class name by its id. */
+function taskName(t: StatusReport['tasks'][number]): string {
+  return t.className ?? `row #${t.id}`;
+}
+
+/** A row with a NULL class name or status, or a date that is none: named, so that it can be fixed. */
+function badRowLine(t: StatusReport['tasks'][number], clock: Clock): string | undefined {
+  const notDate = (name: string, v: string | null): string => (v !== null && parseOrUndefined(clock, v) === undefined ? `${name} is '${v}'` : '');
+  const problems = [
+    t.className === null ? 'class_name is NULL' : '',
+    t.status === null ? 'status is NULL' : '',
+    notDate('next_run_date', t.nextRun),
+    notDate('latest_run_date', t.lastRun),
+    notDate('first_run_date', t.firstRun),
+  ].filter((p) => p !== '');
+  if (problems.length === 0) return undefined;
+  return `Bad registry row #${t.id}: ${problems.join(', ')}${t.className === null ? '' : ` (${t.className})`}`;
+}
+
 /** The human form: cron.php's status table, then the lock, the last run, the queues and the verdict. */
-export function statusLines(report: StatusReport, health: Health): string[] {
+export function statusLines(report: StatusReport, health: Health, clock: Clock = createClock(report.timezone)): string[] {
   const lines = statusTable(
     report.tasks.map((t) => ({
       class_name: t.className,
@@ -60,7 +80,7 @@ export function statusLines(report: StatusReport, health: Health): string[] {
     `Queues: async tasks planned ${queueText(q.asyncPlanned)}, in error ${queueText(q.asyncError)}; ` +
       `expired drafts: inline images ${queueText(q.expiredInlineImages)}, attachments ${queueText(q.expiredAttachments)}`,
   );
-  const byRunner = (r: string): string[] => report.tasks.filter((t) => t.runner === r).map((t) => t.className);
+  const byRunner = (r: string): string[] => report.tasks.filter((t) => t.runner === r).map(taskName);
   if (byRunner('php').length > 0) lines.push(`Run by iTop's PHP: ${byRunner('php').join(', ')}`);
   if (byRunner('none').length > 0) lines.push(`No runner: ${byRunner('none').join(', ')}`);
   const m = report.mailOutage;
@@ -68,9 +88,11 @@ export function statusLines(report: StatusReport, health: Health): string[] {
     lines.push(`Mail server unreachable since ${m.since} (${m.failures} failed tries, mails kept queued), next try ${m.nextTry}: ${m.lastError}`);
   }
   for (const t of report.tasks) {
-    if (t.overdue) lines.push(`Overdue: ${t.className} by ${t.latenessSeconds}s${t.handled ? '' : ' (not run by itop-cron)'}`);
-    if (t.running) lines.push(`Running flag set: ${t.className} (since ${t.lastRun ?? '?'})`);
-    if (t.lastOutcome !== null && t.lastOutcome !== 'success') lines.push(`Last run failed: ${t.className}: ${t.lastOutcome}: ${t.lastMessage ?? ''}`);
+    const bad = badRowLine(t, clock);
+    if (bad !== undefined) lines.push(bad);
+    if (t.overdue) lines.push(`Overdue: ${taskName(t)} by ${t.latenessSeconds}s${t.handled ? '' : ' (not run by itop-cron)'}`);
+    if (t.running) lines.push(`Running flag set: ${taskName(t)} (since ${t.lastRun ?? '?'})`);
+    if (t.lastOutcome !== null && t.lastOutcome !== 'success') lines.push(`Last run failed: ${taskName(t)}: ${t.lastOutcome}: ${t.lastMessage ?? ''}`);
   }
   lines.push(health.ok ? 'Health: OK' : 'Health: UNHEALTHY');
   for (const p of health.problems) lines.push(`  - ${p}`);
@@ -104,7 +126,7 @@ export async function statusCommand(argv: readonly string[], io: CommandIo): Pro
     const health = evaluateHealth(report, limits);
     const json = args.own['json'] !== undefined && args.own['json'] !== '0';
     if (json) io.out.line(JSON.stringify({ ...report, health: { ...health, ...limits } }, null, 2));
-    else for (const l of statusLines(report, health)) io.out.line(l);
+    else for (const l of statusLines(report, health, session.clock)) io.out.line(l);
     return health.ok ? EXIT_OK : EXIT_UNHEALTHY;
   } catch (e) {
     return reportError(e, io);

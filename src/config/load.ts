@@ -8,6 +8,7 @@ import path from 'node:path';
 import { ConfigError, CronError, EXIT_ERROR } from '../errors.js';
 import type { Config, LogSettings, PhpArray, PhpValue } from './types.js';
 import { ENV_VARS, readEnvSettings, type EnvSettings } from './env.js';
+import { checkNumericValues } from './numeric.js';
 import { resolveParamPath } from './paramFile.js';
 import { parsePhpConfig } from './phpConfig.js';
 import { expandPlaceholders, getOwn, phpBool, phpString, phpTrim, setOwn, settingInt, settingValue } from './php.js';
@@ -103,6 +104,8 @@ export function loadConfig(opts: LoadConfigOptions): Config {
     if (p?.text === true) setOwn(settings, key, phpTrim(p.value as string));
   }
   const configDir = file === undefined ? opts.cwd : path.dirname(file);
+  // Before anything uses them: a malformed number is an error naming it, not a silent default.
+  checkNumericValues(opts.raw, settings);
 
   return deepFreeze({
     appRoot,

@@ -3,7 +3,8 @@ import type { Db, Queryable } from './types.js';
 /** A row of `{p}priv_backgroundtask` (spec §4). DECIMALs and DATETIMEs come back as strings. */
 export interface BackgroundTaskRow {
   id: number;
-  class_name: string;
+  /** NULL in rows that iTop's UI or a failed extension install can leave (issue 16). */
+  class_name: string | null;
   first_run_date: string | null;
   latest_run_date: string | null;
   next_run_date: string | null;
@@ -13,8 +14,15 @@ export interface BackgroundTaskRow {
   max_run_duration: string | null;
   average_run_duration: string | null;
   running: number | null;
-  status: 'active' | 'paused' | 'removed';
+  status: 'active' | 'paused' | 'removed' | null;
   system_user: string | null;
+}
+
+/** A row that names its class: what the loop runs (rows without one belong to no task). */
+export type NamedTaskRow = BackgroundTaskRow & { class_name: string };
+
+function named<T extends BackgroundTaskRow>(r: T): r is T & NamedTaskRow {
+  return r.class_name !== null;
 }
 
 const COLUMNS =
@@ -45,7 +53,7 @@ export async function dueTasksAndLockOwner(
   nowLocal: string,
   lockName: string,
   classes: readonly string[],
-): Promise<{ due: BackgroundTaskRow[]; lockOwner: number | null }> {
+): Promise<{ due: NamedTaskRow[]; lockOwner: number | null }> {
   const cols = COLUMNS.split(', ').map((c) => `t.${c}`).join(', ');
   // Only classes this runner implements: a row of another class (ObsolescenceDateUpdater, a PHP
   // extension's task) would otherwise be due at every pass.
@@ -59,14 +67,16 @@ export async function dueTasksAndLockOwner(
   const owner = rows[0]?.lock_owner;
   return {
     lockOwner: owner === null || owner === undefined ? null : Number(owner),
-    due: rows.filter((r) => r.id !== null),
+    // The IN list already excludes NULL class names; the guard says so to the type checker.
+    due: rows.filter((r) => r.id !== null).filter(named),
   };
 }
 
-/** Active tasks planned after `nowLocal` (the verbose "Skipping task" lines). */
-export function laterTasks(db: Db, nowLocal: string): Promise<BackgroundTaskRow[]> {
-  return db.query<BackgroundTaskRow>(
-    `SELECT ${COLUMNS} FROM ${db.table('priv_backgroundtask')} WHERE next_run_date > ? AND status = 'active' ORDER BY next_run_date, id`,
+/** Active tasks planned after `nowLocal` (the verbose "Skipping task" lines); a row without a class is no task. */
+export function laterTasks(db: Db, nowLocal: string): Promise<NamedTaskRow[]> {
+  return db.query<NamedTaskRow>(
+    `SELECT ${COLUMNS} FROM ${db.table('priv_backgroundtask')} WHERE next_run_date > ? AND status = 'active' ` +
+      'AND class_name IS NOT NULL ORDER BY next_run_date, id',
     [nowLocal],
   );
 }

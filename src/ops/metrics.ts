@@ -57,6 +57,8 @@ export function createCronMetrics(source: () => Promise<StatusReport>, clock: Cl
     up.set(1);
     for (const g of [lateness, lastSuccess, runCount, queue]) g.reset();
     for (const t of report.tasks) {
+      // A damaged row without a class name is no task: nothing to label a series with.
+      if (t.className === null) continue;
       lateness.set({ task: t.className }, t.latenessSeconds);
       runCount.set({ task: t.className }, t.runCount);
       const fromDb = t.lastSuccess === null ? 0 : clock.parse(t.lastSuccess) / 1000;

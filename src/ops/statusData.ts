@@ -13,10 +13,13 @@ import { phpTaskClasses } from '../php/phpTasks.js';
 import { mailOutageStatus, type MailOutageStatus } from '../mail/outage.js';
 import { loadTasks } from '../tasks/registry.js';
 import type { BackgroundTask } from '../tasks/types.js';
-import type { Clock } from '../time/clock.js';
+import { parseOrUndefined, type Clock } from '../time/clock.js';
 
 export interface TaskStatus {
-  className: string;
+  /** The registry row's id. */
+  id: number;
+  /** NULL in a damaged row (a failed extension install): shown, never run. */
+  className: string | null;
   status: BackgroundTaskRow['status'];
   /** The row's `running` flag (informational: only the lock tells whether a cron runs). */
   running: boolean;
@@ -92,10 +95,12 @@ function taskStatus(row: BackgroundTaskRow, clock: Clock, runner: Runner): TaskS
   const ran = runCount > 0;
   const min = num(row.min_run_duration);
   // Paused and removed rows are never run, so they are never late.
-  const dueMs = row.status === 'active' && row.next_run_date !== null ? clock.parse(row.next_run_date) : undefined;
+  // A date that does not parse (a zero date in a damaged row) is shown as stored and never judged.
+  const dueMs = row.status === 'active' ? parseOrUndefined(clock, row.next_run_date) : undefined;
   const overdue = dueMs !== undefined && dueMs <= nowMs;
   const lateness = overdue ? Math.floor((nowMs - dueMs) / 1000) : 0;
   return {
+    id: Number(row.id),
     className: row.class_name,
     status: row.status,
     running: Number(row.running) === 1,
@@ -202,9 +207,10 @@ export async function statusJson(
   const runners = await runnersOf(config, tasks, params);
   const history = await historySummary(db);
   const list = rows.map((r) => {
-    const t = taskStatus(r, clock, runners.runner(r.class_name));
+    // A row without a class name (NULL) belongs to no task: nothing runs it.
+    const t = taskStatus(r, clock, r.class_name === null ? 'none' : runners.runner(r.class_name));
     if (t.runner === 'none' && runners.noRunnerReason !== undefined) t.noRunnerReason = runners.noRunnerReason;
-    const h = history.get(r.class_name);
+    const h = r.class_name === null ? undefined : history.get(r.class_name);
     if (h !== undefined) {
       t.lastOutcome = h.lastOutcome;
       t.lastMessage = h.lastMessage;
@@ -212,7 +218,10 @@ export async function statusJson(
     }
     return t;
   });
-  const lastRun = rows.reduce<string | null>((acc, r) => (r.latest_run_date !== null && (acc === null || r.latest_run_date > acc) ? r.latest_run_date : acc), null);
+  const lastRun = rows.reduce<string | null>(
+    (acc, r) => (parseOrUndefined(clock, r.latest_run_date) !== undefined && r.latest_run_date !== null && (acc === null || r.latest_run_date > acc) ? r.latest_run_date : acc),
+    null,
+  );
   return {
     generatedAt: nowLocal,
     timezone: config.timezone,
@@ -246,7 +255,7 @@ export function evaluateHealth(report: StatusReport, limits: HealthLimits): Heal
   const problems: string[] = [];
   for (const t of report.tasks) {
     if (t.runner === 'none' && t.status === 'active') {
-      problems.push(`${t.className} has no runner: ${t.noRunnerReason ?? 'itop-cron cannot run it'}`);
+      problems.push(`${t.className ?? `registry row #${t.id} (class_name NULL)`} has no runner: ${t.noRunnerReason ?? 'itop-cron cannot run it'}`);
       continue;
     }
     if (t.handled && t.overdue && t.latenessSeconds > limits.maxLatenessSeconds) {

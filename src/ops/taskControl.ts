@@ -33,7 +33,9 @@ function shortName(className: string): string {
  * The full class name for what the user typed: exact, else case-insensitive, else a unique short name
  * (`SessionGC` for `Combodo\iTop\SessionTracker\SessionGC`).
  */
-export function resolveClassName(known: readonly string[], typed: string): string {
+export function resolveClassName(names: readonly (string | null)[], typed: string): string {
+  // A row without a class name (NULL, issue 16) can never be what the user typed.
+  const known = names.filter((k): k is string => k !== null);
   const name = typed.replace(/^\\/, '');
   if (known.includes(name)) return name;
   const lower = name.toLowerCase();
@@ -70,6 +72,19 @@ const RELATIVE = /^\+(\d+)([smhd])$/;
 const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 
 /**
+ * True when every field of a 'Y-m-d H:i:s' names a real calendar time: PHP (and parseLocal) carry
+ * 2026-02-30 over to 2026-03-02, or 24:00:00 to the next day, which a user typing a date never means.
+ */
+function onTheCalendar(w: string): boolean {
+  const [y, mo, d, h, mi, s] = w.split(/[- :]/).map(Number) as [number, number, number, number, number, number];
+  const date = new Date(0);
+  date.setUTCFullYear(y, mo - 1, d);
+  date.setUTCHours(h, mi, s);
+  return y >= 1000 && date.getUTCFullYear() === y && date.getUTCMonth() === mo - 1 && date.getUTCDate() === d &&
+    date.getUTCHours() === h && date.getUTCMinutes() === mi && date.getUTCSeconds() === s;
+}
+
+/**
  * `now`, `+<n>s|m|h|d`, or 'Y-m-d H:i:s' in iTop's time zone → the 'Y-m-d H:i:s' to store.
  * @throws CronError EARG (exit 254) on anything else.
  */
@@ -78,7 +93,7 @@ export function parseWhen(when: string, clock: Clock): string {
   if (w === 'now') return clock.nowLocal();
   const rel = RELATIVE.exec(w);
   if (rel !== null) return clock.format(clock.nowMs() + Number(rel[1]) * UNIT_MS[rel[2] as keyof typeof UNIT_MS]);
-  if (/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/.test(w)) {
+  if (/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/.test(w) && onTheCalendar(w)) {
     try {
       // Normalised as iTop would store it (a time in a DST gap moves forward).
       return clock.format(clock.parse(w));

@@ -5,8 +5,9 @@
 
 /** A row of `priv_backgroundtask` as the tables show it. */
 export interface TaskRowView {
-  class_name: string;
-  status: string;
+  /** NULL in a damaged registry row: printed empty, as PHP prints null. */
+  class_name: string | null;
+  status: string | null;
   latest_run_date: string | null;
   next_run_date: string | null;
   total_exec_count?: number | string | null;
@@ -29,7 +30,7 @@ const BORDER6 = `${BORDER4}--------+-----------+`;
 const HEADER6 = `${HEADER4} Nb Run | Avg. Dur. |`;
 
 function rowStart(r: TaskRowView): string {
-  return `| ${fixed(r.class_name, 25)} | ${padded(r.status, 7)} | ${padded(r.latest_run_date ?? '', 19)} | ${padded(r.next_run_date ?? '', 19)} |`;
+  return `| ${fixed(r.class_name ?? '', 25)} | ${padded(r.status ?? '', 7)} | ${padded(r.latest_run_date ?? '', 19)} | ${padded(r.next_run_date ?? '', 19)} |`;
 }
 
 /** The 4-column table of due tasks printed in verbose mode. */
@@ -57,8 +58,8 @@ export function taskEndLine(date: string, className: string, next: string | null
 }
 
 /** `-- Skipping task: <Class> ----... until: <next>` */
-export function skippingLine(className: string, next: string | null): string {
-  return `-- Skipping task: ${padded(`${className} `, 40, '-')} until: ${next ?? ''}`;
+export function skippingLine(className: string | null, next: string | null): string {
+  return `-- Skipping task: ${padded(`${className ?? ''} `, 40, '-')} until: ${next ?? ''}`;
 }
 
 /** `Starting: <unix> (<Y-m-d H:i:s>)` / `Exiting: ...` */

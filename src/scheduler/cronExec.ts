@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { dueTasksAndLockOwner, laterTasks, tasksForStatus, type BackgroundTaskRow } from '../db/backgroundTasks.js';
+import { dueTasksAndLockOwner, laterTasks, tasksForStatus, type NamedTaskRow } from '../db/backgroundTasks.js';
 import type { NamedLock } from '../db/lock.js';
 import { DbGoneAwayError } from '../errors.js';
 import { dueTasksTable, messageText, skippingLine, statusTable, taskEndLine, taskStartLine } from '../output/text.js';
@@ -41,8 +41,8 @@ async function pause(env: RunEnv, seconds: number): Promise<boolean> {
 }
 
 /** cron.php keeps the first position of a class and the last row read for it (spec §3.1). */
-function byClass(rows: readonly BackgroundTaskRow[]): Map<string, BackgroundTaskRow> {
-  const map = new Map<string, BackgroundTaskRow>();
+function byClass(rows: readonly NamedTaskRow[]): Map<string, NamedTaskRow> {
+  const map = new Map<string, NamedTaskRow>();
   for (const r of rows) map.set(r.class_name, r);
   return map;
 }

@@ -1,8 +1,15 @@
 import { allTasks, insertTask, NEVER, updateTask } from '../db/backgroundTasks.js';
-import { ProcessInvalidConfigError } from '../errors.js';
+import { isConnectionLost } from '../db/errors.js';
+import { coerceError, DbGoneAwayError, ProcessInvalidConfigError } from '../errors.js';
 import type { BackgroundTask } from '../tasks/types.js';
 import type { RunEnv } from './runEnv.js';
+import { registryRepairs, repairChanges } from './registryRepair.js';
 import { firstRun, isScheduled } from './taskSchedule.js';
+
+/** A statement the server refused for this row (not a lost connection, which ends the run as cron.php's). */
+function refusedByServer(e: unknown): boolean {
+  return !(e instanceof DbGoneAwayError) && !isConnectionLost(e) && typeof (e as { sqlState?: unknown } | null)?.sqlState === 'string';
+}
 
 /**
  * cron.php's ReSyncProcesses (spec §3.3): one registry row per task class, created as cron.php creates it;
@@ -34,7 +41,19 @@ export async function reSyncProcesses(env: RunEnv, tasks: readonly BackgroundTas
           if (next !== NEVER) changes.next_run_date = next;
         }
         if (row.status === 'removed') changes.status = 'active';
-        await updateTask(db, row.id, changes);
+        // Values no run can work with (issue 16): repaired here, once the lock is ours, or the task skipped.
+        const repairs = registryRepairs(row, task, config, clock);
+        Object.assign(changes, repairChanges(repairs));
+        try {
+          await updateTask(db, row.id, changes);
+        } catch (e) {
+          if (!refusedByServer(e)) throw e;
+          log.error({ task: task.className, id: row.id, err: coerceError(e).message, changes }, 'registry row could not be repaired: task skipped for this run');
+          continue;
+        }
+        for (const r of repairs) {
+          log.warn({ task: task.className, id: row.id, column: r.column, value: r.value, repaired: r.repaired }, 'bad registry value repaired');
+        }
       }
       runnable.set(task.className, task);
     } catch (e) {
@@ -45,7 +64,13 @@ export async function reSyncProcesses(env: RunEnv, tasks: readonly BackgroundTas
   }
   if (config.ownsRegistry) {
     for (const row of rows.values()) {
-      if (row.status !== 'removed') await updateTask(db, row.id, { status: 'removed' });
+      if (row.status === 'removed') continue;
+      try {
+        await updateTask(db, row.id, { status: 'removed' });
+      } catch (e) {
+        if (!refusedByServer(e)) throw e;
+        log.error({ task: row.class_name, id: row.id, err: coerceError(e).message }, 'registry row could not be marked removed');
+      }
     }
   }
   if (verbose) out.line(`Background processes: ${tasks.map((t) => t.className).join(', ')}`);
@@ -60,8 +85,15 @@ export async function clearStaleRunningFlags(env: RunEnv): Promise<string[]> {
   const { db, log } = env;
   const stale = (await allTasks(db)).filter((r) => Number(r.running) === 1);
   for (const row of stale) {
-    await updateTask(db, row.id, { running: 0 });
+    try {
+      await updateTask(db, row.id, { running: 0 });
+    } catch (e) {
+      // A row the server refuses to change stays as it is; the others are cleared.
+      if (!refusedByServer(e)) throw e;
+      log.error({ task: row.class_name, id: row.id, err: coerceError(e).message }, 'a running flag left by a previous run could not be cleared');
+      continue;
+    }
     log.warn({ task: row.class_name, since: row.latest_run_date }, 'cleared a running flag left by a previous run');
   }
-  return stale.map((r) => r.class_name);
+  return stale.map((r) => r.class_name ?? '');
 }

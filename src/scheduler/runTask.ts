@@ -6,6 +6,7 @@ import type { BackgroundTask } from '../tasks/types.js';
 import { runWithDeadline, TaskTimeoutError } from './deadline.js';
 import { notifyObserver, type TaskRunEvent } from './observer.js';
 import type { RunEnv } from './runEnv.js';
+import { parseOrUndefined } from '../time/clock.js';
 import { isScheduled, nextRunAfter, periodOf } from './taskSchedule.js';
 
 /** The outcome of one task run, for the loop's output and the history. */
@@ -39,19 +40,30 @@ export function taskTimeLimitMs(task: BackgroundTask, env: RunEnv, cronTimeLimit
   return taskLimit < cronTimeLimitMs ? taskLimit : cronTimeLimitMs;
 }
 
-/** The statistics cron.php keeps (spec §3.2 step 7), as `%.3f` strings. */
+/** The largest values of the columns: INT(11) for the count, DECIMAL(8,3) for the durations. */
+const INT_MAX = 2_147_483_647;
+const DECIMAL_MAX = 99_999.999;
+
+/** A duration as the column can hold it: a run past ~27 h, or a damaged average, must not fail the UPDATE. */
+const d3 = (n: number): string => f3(Number.isFinite(n) ? Math.min(Math.max(n, 0), DECIMAL_MAX) : 0);
+
+/**
+ * The statistics cron.php keeps (spec §3.2 step 7), as `%.3f` strings, kept within the columns' range: the
+ * count stops at INT's maximum instead of failing every later run with 'Out of range' (issue 16).
+ */
 function statistics(row: BackgroundTaskRow, duration: number): TaskUpdate {
-  const n = Number(row.total_exec_count ?? 0);
+  const count = Number(row.total_exec_count ?? 0);
+  const n = Number.isFinite(count) ? Math.min(Math.max(count, 0), INT_MAX) : 0;
   const avg = Number(row.average_run_duration ?? 0);
   const min = Number(row.min_run_duration ?? 0);
   const max = Number(row.max_run_duration ?? 0);
   const stats: TaskUpdate = {
-    average_run_duration: f3((avg * n + duration) / (n + 1)),
-    total_exec_count: n + 1,
-    latest_run_duration: f3(duration),
+    average_run_duration: d3((avg * n + duration) / (n + 1)),
+    total_exec_count: Math.min(n + 1, INT_MAX),
+    latest_run_duration: d3(duration),
   };
-  if (duration < min) stats.min_run_duration = f3(duration);
-  if (duration > max) stats.max_run_duration = f3(duration);
+  if (duration < min) stats.min_run_duration = d3(duration);
+  if (duration > max) stats.max_run_duration = d3(duration);
   return stats;
 }
 
@@ -100,7 +112,9 @@ export async function runTask(
   Object.assign(changes, statistics(row, duration));
   changes.latest_run_date = clock.format(endMs);
   try {
-    changes.next_run_date = nextRunAfter(task, config, plannedLocal, endMs);
+    // A planned date that is no date (a zero date written while the run went on) counts as none: the
+    // next run is computed from now instead of failing the whole run (issue 16).
+    changes.next_run_date = nextRunAfter(task, config, parseOrUndefined(clock, plannedLocal) === undefined ? null : plannedLocal, endMs);
   } catch (e) {
     if (!(e instanceof ProcessInvalidConfigError)) throw e;
     // cron.php would leave the old date and re-run the task at every start (spec §11.6): park it instead;

@@ -34,7 +34,7 @@ export async function tasksOfThisRun(env: RunEnv, native: readonly BackgroundTas
 export async function reportTasksWithoutRunner(env: RunEnv, runnable: ReadonlyMap<string, BackgroundTask>): Promise<string[]> {
   const orphans = (await allTasks(env.db))
     .filter((r) => r.status === 'active' && typeof r.class_name === 'string' && !runnable.has(r.class_name))
-    .map((r) => r.class_name);
+    .map((r) => r.class_name ?? '');
   if (orphans.length > 0) {
     const why = env.phpUnavailable ?? (env.php !== undefined ? "iTop's PHP does not list them (extension removed?)" : 'no runner');
     env.log.warn({ tasks: orphans, reason: why }, `not run by itop-cron: ${orphans.join(', ')} (${why})`);

@@ -15,6 +15,18 @@ export interface RetryPolicy {
   exponentialDelay: boolean;
 }
 
+/** The largest DATETIME: a retry planned later cannot be stored (2^59 × 600 s lands past year 9999). */
+export const LATEST_PLANNED = '9999-12-31 23:59:59';
+
+/**
+ * Seconds from now until LATEST_PLANNED, the longest delay a retry can have. An exponential policy with
+ * many retries overflows any date (and a double: 2^1024 is Infinity); clamping keeps the task queued
+ * "as late as possible" instead of throwing at every attempt and halting the queue (issue 16).
+ */
+function longestDelay(clock: Clock, nowMs: number): number {
+  return Math.max(0, Math.floor((clock.parse(LATEST_PLANNED) - nowMs) / 1000));
+}
+
 const DEFAULT_MAX_RETRIES = 0;
 const DEFAULT_RETRY_DELAY = 600;
 
@@ -72,7 +84,8 @@ export interface FailurePlan {
  * - on the first failure (`last_attempt` empty) the remaining retries start at `max_retries`;
  * - while retries remain, the task is planned again after `retry_delay` seconds, doubled for each retry
  *   already used when `exponential_delay` is set (2^(max − remaining), remaining taken before the decrement,
- *   never below 2^0), and `remaining_retries` goes down by one;
+ *   never below 2^0), and `remaining_retries` goes down by one; a retry past the largest DATETIME is
+ *   planned at that date (LATEST_PLANNED);
  * - otherwise it ends in `error`, never to be picked up again.
  */
 export function planFailure(
@@ -92,10 +105,13 @@ export function planFailure(
   };
   if (remaining > 0) {
     const exponent = Math.max(0, policy.maxRetries - remaining);
-    const delay = Math.max(0, policy.exponentialDelay ? policy.retryDelay * 2 ** exponent : policy.retryDelay);
+    const wanted = Math.max(0, policy.exponentialDelay ? policy.retryDelay * 2 ** exponent : policy.retryDelay);
+    const longest = longestDelay(clock, nowMs);
+    const clamped = !(wanted < longest);
+    const delay = clamped ? longest : wanted;
     const next = `Failed to process async task. Remaining retries: ${remaining}. Next retry in ${delay}s`;
     return {
-      update: { ...base, status: 'planned', planned: clock.format(nowMs + delay * 1000), remainingRetries: remaining - 1 },
+      update: { ...base, status: 'planned', planned: clamped ? LATEST_PLANNED : clock.format(nowMs + delay * 1000), remainingRetries: remaining - 1 },
       retryIn: delay,
       remaining,
       eventMessage: `${error}\n${next}`,

@@ -30,3 +30,16 @@ export function createClock(timezone: string, now: () => number = Date.now): Clo
     parse: (local: string) => parseLocal(local, timezone),
   });
 }
+
+/**
+ * `clock.parse`, or undefined for what is not a date: a zero date (`0000-00-00 00:00:00`, which a
+ * permissive sql_mode stores) or any other value a damaged row holds. For readers that must not fail.
+ */
+export function parseOrUndefined(clock: Pick<Clock, 'parse'>, local: string | null | undefined): number | undefined {
+  if (local === null || local === undefined) return undefined;
+  try {
+    return clock.parse(local);
+  } catch {
+    return undefined;
+  }
+}
