@@ -102,7 +102,7 @@ export async function cronCommand(argv: readonly string[], io: CommandIo): Promi
     try {
       await db.query('SELECT 1');
     } catch (e) {
-      throw connectFailure(e);
+      throw connectFailure(e, config.db);
     }
     const clock = createClock(config.timezone);
     // History, metrics, pings, alerts: loaded only for a real run (--status_only must stay quick).
