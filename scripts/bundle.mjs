@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * Bundles the command line (src/cli/main.ts) into dist/bundle/, which bin/itop-cron.js runs for
- * `--status_only=1` only; dist/ from tsc stays the library that every other run, extensions and tests load.
+ * `--status_only=1`, `--version` and `--help` only; dist/ from tsc stays the library that every other run,
+ * extensions and tests load.
  *
  * Why: `--status_only` is called by monitoring every minute, and most of its time was Node resolving,
  * reading and compiling some 150 modules (ours and mysql2's). One file per lazily loaded part (code
