@@ -6,12 +6,15 @@
 const args = process.argv.slice(2);
 
 // `--version` and `--help`, asked by hand and by scripts that probe the tool, start as a bare `node`
-// does: no V8 flags, no cron option reader, and from the bundle, whose main.js loads four small chunks
-// for them (dist/ would be eight module files: 1.4x `node -e 0` on a loaded machine against 1.0x;
-// bench/RESULTS.md, startup).
-const quick = ['--version', '-V', '--help', '-h', 'help'].includes(args[0] ?? '');
-const { runCli } = quick ? await import('../dist/bundle/main.js') : await prepareRun();
-await runCli();
+// does: no V8 flags, no cron option reader, one small file (dist/quick/quick.js, scripts/bundle.mjs)
+// instead of the eight modules of dist/ or the five of the bundle (bench/RESULTS.md, startup).
+if (['--version', '-V', '--help', '-h', 'help'].includes(args[0] ?? '') && args.length === 1) {
+  const { runQuick } = await import('../dist/quick/quick.js');
+  runQuick(args[0]);
+} else {
+  const { runCli } = await prepareRun();
+  await runCli();
+}
 
 async function prepareRun() {
   const { default: v8 } = await import('node:v8');

@@ -1,9 +1,10 @@
 /**
  * `itop-cron --version` and `--help` against a bare `node -e 0`, started the same way (spawn to exit,
  * through the same GNU time wrapper), alternated in one loop so that the machine's drift hits all three
- * alike. These starts load no database driver, configuration reader or logger (src/cli/main.ts).
+ * alike. These starts load one small file (dist/quick/quick.js): no database driver, configuration
+ * reader or logger.
  */
-import { BIN } from '../lib/cron.js';
+import { BIN, sharedEnv } from '../lib/cron.js';
 import { runMeasured, type MeasuredRun } from '../lib/proc.js';
 import type { ResultRow } from '../lib/report.js';
 import { median } from '../lib/stats.js';
@@ -22,11 +23,14 @@ async function checked(run: Promise<MeasuredRun>, what: string): Promise<Measure
  */
 export async function startupFigures(reps: number): Promise<ResultRow[]> {
   const rounds = Math.max(21, reps * 4);
+  // The same few variables for all three: the harness's environment may hold NODE_EXTRA_CA_CERTS, which
+  // adds a CA bundle's parsing (~50 ms) to every start and so hides the difference (bench/lib/cron.ts).
+  const env = sharedEnv();
   const runs = { floor: [] as number[], version: [] as number[], help: [] as number[] };
   for (let i = 0; i <= rounds; i++) {
-    const f = await checked(runMeasured(process.execPath, ['-e', '0']), 'node -e 0');
-    const v = await checked(runMeasured(process.execPath, [BIN, '--version']), 'itop-cron --version');
-    const h = await checked(runMeasured(process.execPath, [BIN, '--help']), 'itop-cron --help');
+    const f = await checked(runMeasured(process.execPath, ['-e', '0'], { env }), 'node -e 0');
+    const v = await checked(runMeasured(process.execPath, [BIN, '--version'], { env }), 'itop-cron --version');
+    const h = await checked(runMeasured(process.execPath, [BIN, '--help'], { env }), 'itop-cron --help');
     if (i === 0) continue;
     runs.floor.push(f.wallMs);
     runs.version.push(v.wallMs);
