@@ -3,7 +3,7 @@
  * parameter file, the database in ITOP_DB_* variables, times in UTC so that the harness can compare
  * next_run_date with its own clock.
  */
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +19,8 @@ let paramFile: string | undefined;
 function adminParamFile(): string {
   if (paramFile === undefined) {
     const dir = mkdtempSync(join(tmpdir(), 'itop-cron-bench-params-'));
+    // It holds the bench administrator's password: gone with the bench, whatever way it ends.
+    process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
     paramFile = join(dir, 'cron.params');
     writeFileSync(paramFile, `auth_user=${ADMIN.login}\nauth_pwd=${ADMIN.password}\n`);
     chmodSync(paramFile, 0o600);
