@@ -12,6 +12,7 @@ import { asyncMailFigures } from './figures/asyncMail.js';
 import { idlePassFigures } from './figures/idlePass.js';
 import { inlineImageGCFigures } from './figures/inlineImageGC.js';
 import { longRunFigures } from './figures/longRun.js';
+import { startupFigures } from './figures/startup.js';
 import { statusOnlyFigures } from './figures/statusOnly.js';
 import { stopwatchFigures } from './figures/stopwatch.js';
 
@@ -25,6 +26,7 @@ interface Measured {
 type Runner = (server: BenchServer, opts: BenchOptions) => Promise<Measured>;
 
 const RUNNERS: Partial<Record<FigureId, Runner>> = {
+  startup: async (_s, o) => ({ rows: await startupFigures(o.reps), settings: `median of ${Math.max(21, o.reps * 4)} alternated rounds of node -e 0, --version and --help` }),
   status: async (s, o) => ({ rows: await statusOnlyFigures(s, o.reps), settings: `median of ${o.reps} runs of each side` }),
   idle: async (s, o) => {
     const r = await idlePassFigures(s, o.idleSeconds);

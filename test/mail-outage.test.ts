@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { pino } from 'pino';
-import { statusLines } from '../src/cli/statusCommand.js';
+import { statusLines } from '../src/cli/statusText.js';
 import type { PhpArray } from '../src/config/types.js';
 import { backoffSeconds, isServerFailure } from '../src/mail/outage.js';
 import { queueMail } from '../src/mail/queue.js';
@@ -116,7 +116,8 @@ for (const [name, fault] of [
     const report = await statusJson(db, config, clock);
     assert.equal(report.mailOutage?.since, '2026-11-24 00:18:50');
     assert.equal(report.mailOutage?.failures, 9);
-    const shown = statusLines(report, evaluateHealth(report, { maxLatenessSeconds: 900, maxAgeSeconds: 3600 }));
+    const limits = { maxLatenessSeconds: 900, maxAgeSeconds: 3600 };
+    const shown = statusLines(report, evaluateHealth(report, limits), limits);
     const line = shown.find((l) => l.startsWith('Mail server unreachable since'));
     assert.match(line ?? '', /^Mail server unreachable since 2026-11-24 00:18:50 \(9 failed tries, mails kept queued\), next try 2026-11-24 00:32:20: .+/);
     t.diagnostic(line ?? '');

@@ -3,7 +3,7 @@
  * parameter file, the database in ITOP_DB_* variables, times in UTC so that the harness can compare
  * next_run_date with its own clock.
  */
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +19,8 @@ let paramFile: string | undefined;
 function adminParamFile(): string {
   if (paramFile === undefined) {
     const dir = mkdtempSync(join(tmpdir(), 'itop-cron-bench-params-'));
+    // It holds the bench administrator's password: gone with the bench, whatever way it ends.
+    process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
     paramFile = join(dir, 'cron.params');
     writeFileSync(paramFile, `auth_user=${ADMIN.login}\nauth_pwd=${ADMIN.password}\n`);
     chmodSync(paramFile, 0o600);
@@ -31,7 +33,7 @@ function adminParamFile(): string {
  * variable that changes how Node starts (NODE_EXTRA_CA_CERTS makes every process parse a CA bundle,
  * ~50 ms; NODE_OPTIONS) must reach both sides or neither: earlier runs gave it to itop-cron only.
  */
-function sharedEnv(): NodeJS.ProcessEnv {
+export function sharedEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const k of ['PATH', 'HOME', 'LANG', 'TMPDIR']) if (process.env[k] !== undefined) env[k] = process.env[k];
   return env;

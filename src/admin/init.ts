@@ -5,6 +5,7 @@ import { connectionOptions } from '../db/connect.js';
 import { applySchema, schemaStatements } from '../db/schema.js';
 import type { Db } from '../db/types.js';
 import { createLocalUser, findEnabledUser } from '../db/users.js';
+import { ensureHistoryTable, HISTORY_TABLE } from '../db/runHistory.js';
 
 /** What `itop-cron init` did. */
 export interface InitReport {
@@ -37,4 +38,15 @@ export async function initStandalone(config: Config, db: Db, admin: { login: str
     adminCreated = true;
   }
   return { database: config.db.name, statements: schemaStatements(config.db.prefix).length, adminCreated };
+}
+
+/**
+ * `init --existing_itop=1` on an installed iTop: only itop-cron's own tables (sql/own/), which iTop does
+ * not know about. No iTop table (a module that is not installed must stay absent) and no user: the
+ * iTop's own setup owns those. Returns the names of the tables that were missing.
+ */
+export async function initOwnTables(db: Db): Promise<string[]> {
+  const missing = !(await db.hasTable(HISTORY_TABLE));
+  await ensureHistoryTable(db);
+  return missing ? [db.prefix + HISTORY_TABLE] : [];
 }

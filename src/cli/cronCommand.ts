@@ -16,9 +16,9 @@ import { flagGates } from './startup.js';
 import { runCron } from './runCron.js';
 import { describeOption, describeWord } from './argText.js';
 
-/** The options of ours that a cron.php line may carry besides cron.php's own (none collides with them). */
-export const CRON_PARAMS = ['auth_user', 'auth_pwd', 'param_file', 'verbose', 'debug', 'status_only'] as const;
-export const OWN_PARAMS = ['config', 'itop_root', 'log_file', 'log_level', 'mysql_bindir', 'php_bin', 'task_grace_seconds', 'metrics_port', 'metrics_host', 'ping_url'] as const;
+import { CRON_PARAMS, OWN_PARAMS } from './params.js';
+
+export { CRON_PARAMS, OWN_PARAMS };
 const KNOWN = new Set<string>([...CRON_PARAMS, ...OWN_PARAMS]);
 
 /** Where the command writes: stdout for cron.php's text, stderr for one-line diagnostics. */
@@ -102,7 +102,7 @@ export async function cronCommand(argv: readonly string[], io: CommandIo): Promi
     try {
       await db.query('SELECT 1');
     } catch (e) {
-      throw connectFailure(e);
+      throw connectFailure(e, config.db);
     }
     const clock = createClock(config.timezone);
     // History, metrics, pings, alerts: loaded only for a real run (--status_only must stay quick).

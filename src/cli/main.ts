@@ -1,7 +1,9 @@
 import { EXIT_FATAL } from '../errors.js';
 import { streamSink } from '../output/stdout.js';
 import { closestOption } from './argText.js';
-import { CRON_PARAMS, cronCommand, OWN_PARAMS, type CommandIo } from './cronCommand.js';
+import type { CommandIo } from './cronCommand.js';
+import { BUILT_IN_COMMANDS, helpText, type BuiltInCommand } from './helpText.js';
+import { CRON_PARAMS, OWN_PARAMS } from './params.js';
 import { packageVersion } from './version.js';
 
 /** A subcommand: its name, one line of help, and what runs it (argv after the name). */
@@ -19,75 +21,35 @@ function lazy(load: () => Promise<Subcommand['run']>): Subcommand['run'] {
   return async (argv, io) => (await load())(argv, io);
 }
 
-// Add yours with lazy(): a static import here is paid by every cron start.
-const SUBCOMMANDS: Subcommand[] = [
-  { name: 'demo', summary: 'try itop-cron on a private, throwaway MariaDB and iTop database (no server or configuration needed)', run: lazy(async () => (await import('./demoCommand.js')).demoCommand) },
-  { name: 'init', summary: 'create the iTop tables itop-cron needs and an administrator (standalone trial database)', run: lazy(async () => (await import('./initCommand.js')).initCommand) },
-  { name: 'serve', summary: 'web mode: serve the cron page (GET /webservices/cron.php, HTTP Basic auth of an administrator)', run: lazy(async () => (await import('./serveCommand.js')).serveCommand) },
-  { name: 'status', summary: 'health check: tasks, lateness, lock, queues (--json; exit 1 when unhealthy)', run: lazy(async () => (await import('./statusCommand.js')).statusCommand) },
-  { name: 'task', summary: 'list, pause, resume, run or reschedule a background task', run: lazy(async () => (await import('./taskCommand.js')).taskCommand) },
-  { name: 'history', summary: 'the latest task runs (start, outcome, duration, message)', run: lazy(async () => (await import('./historyCommand.js')).historyCommand) },
-];
+// The subcommands' code, imported only when they run (add yours with lazy(): a static import here is
+// paid by every cron start); their names and summaries are in helpText.ts, which --help reads alone.
+const LOADERS = {
+  demo: async () => (await import('./demoCommand.js')).demoCommand,
+  init: async () => (await import('./initCommand.js')).initCommand,
+  serve: async () => (await import('./serveCommand.js')).serveCommand,
+  status: async () => (await import('./statusCommand.js')).statusCommand,
+  task: async () => (await import('./taskCommand.js')).taskCommand,
+  history: async () => (await import('./historyCommand.js')).historyCommand,
+} satisfies Record<BuiltInCommand, () => Promise<Subcommand['run']>>;
+
+const SUBCOMMANDS: Subcommand[] = BUILT_IN_COMMANDS.map((c) => ({ ...c, run: lazy(LOADERS[c.name]) }));
 
 /** Registers extra subcommands (web mode, status, task control...) from their own modules. */
 export function addSubcommand(cmd: Subcommand): void {
   SUBCOMMANDS.push(cmd);
 }
 
-const CRON_HELP = `
-Runs iTop's background tasks, as php webservices/cron.php does (same arguments, output, exit codes, lock).
-
-Arguments (cron.php's, in --name=value form; the last occurrence wins; the command line wins over files):
-  --auth_user=<login>     iTop administrator login (mandatory)
-  --auth_pwd=<password>   its password (mandatory; prefer a parameter file: the command line is visible to others)
-  --param_file=<files>    comma-separated parameter files (key=value lines, # comments); default ./cron.params
-  --verbose=1             print cron.php's verbose trace
-  --debug=1               add stack traces to errors
-  --status_only=1         print the task table and exit
-
-Options of itop-cron (same form, never used by cron.php):
-  --config=<file>         iTop's config-itop.php (or env ITOP_CONFIG)
-  --itop_root=<dir>       the iTop root directory (or env ITOP_ROOT)
-  --log_file=<file>       structured log file (default: stderr; env ITOP_CRON_LOG)
-  --log_level=<level>     fatal, error, warn, info (default), debug, trace, silent
-  --mysql_bindir=<dir>    where mysqldump is, for backups (default: the PATH)
-  --php_bin=<file>        the PHP that runs iTop's own tasks (default: php on the PATH; env ITOP_CRON_PHP_BIN)
-  --task_grace_seconds=N  time a task gets past its limit before it is aborted (default 30)
-  --metrics_port=<port>   serve Prometheus metrics on 127.0.0.1:<port>/metrics while the cron runs
-  --ping_url=<url>        dead man's switch: <url>/start, <url> or <url>/fail at each run (Healthchecks.io style)
-
-Exit codes: 0 normal end, status shown, already running, maintenance ongoing; 255 wrong credentials, not an
-administrator, read-only or maintenance flag during the run, database unreachable; 254 missing or bad
-arguments, bad parameter file or configuration, database gone away during a task.
-
-Examples:
-  itop-cron --param_file=/etc/itop/cron.params
-  itop-cron --param_file=/etc/itop/cron.params --status_only=1
-  itop-cron --param_file=/etc/itop/cron.params --verbose=1
-`;
-
-/** commander is only loaded for --help: the cron.php arguments are parsed without it. */
-async function helpProgram(): Promise<import('commander').Command> {
-  const { Command } = await import('commander');
-  const program = new Command('itop-cron')
-    .usage('[--auth_user=<login> --auth_pwd=<password>] [--param_file=<file>] [--verbose=1] [--debug=1] [--status_only=1]')
-    .description("A drop-in replacement for iTop's cron.php background task runner")
-    .version(packageVersion(), '-V, --version')
-    .addHelpText('after', CRON_HELP);
-  for (const c of SUBCOMMANDS) program.command(c.name).description(c.summary);
-  return program;
-}
 
 /**
  * The CLI: cron.php's argument semantics for the default command (commander's parser would accept forms
- * cron.php does not), commander for --help, --version and the subcommands' help.
+ * cron.php does not); --help and --version without loading anything else.
  */
 export async function main(argv: readonly string[], io: CommandIo): Promise<number> {
   const [first, ...rest] = argv;
   if (first === '--help' || first === '-h' || first === 'help') {
     const target = SUBCOMMANDS.find((c) => c.name === rest[0]);
     if (target !== undefined) return target.run(['--help'], io);
-    io.out.raw((await helpProgram()).helpInformation() + CRON_HELP);
+    io.out.raw(helpText(SUBCOMMANDS));
     return 0;
   }
   if (first === '--version' || first === '-V') {
@@ -105,6 +67,9 @@ export async function main(argv: readonly string[], io: CommandIo): Promise<numb
     else io.out.line('Error: Unknown command (see itop-cron --help; the word itself is not shown)');
     return EXIT_FATAL;
   }
+  // Imported here, not at the top: `--version` and `--help` must not load the database driver, the
+  // configuration reader and the logger (they started in 2.4× the time of a bare node; bench/RESULTS.md).
+  const { cronCommand } = await import('./cronCommand.js');
   return cronCommand(argv, io);
 }
 

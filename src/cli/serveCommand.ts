@@ -145,7 +145,7 @@ async function openChecked(config: Config): Promise<Db> {
     await db.query('SELECT 1');
   } catch (e) {
     await db.close().catch(() => undefined);
-    throw connectFailure(e);
+    throw connectFailure(e, config.db);
   }
   return db;
 }

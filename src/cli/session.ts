@@ -137,7 +137,7 @@ export async function openAuthenticated(args: CommandArgs, io: CommandIo, failur
     try {
       await db.query('SELECT 1');
     } catch (e) {
-      throw connectFailure(e);
+      throw connectFailure(e, config.db);
     }
     for (const [name, value] of [['auth_user', options.authUser], ['auth_pwd', options.authPwd]] as const) {
       if (value === undefined) {

@@ -1,6 +1,6 @@
 import { CronError, EXIT_FATAL, EXIT_OK } from '../errors.js';
 import { tasksForStatus } from '../db/backgroundTasks.js';
-import { statusTable } from '../output/text.js';
+import { wideStatusTable } from '../output/text.js';
 import { createRunOps } from '../ops/runOps.js';
 import { statusJson } from '../ops/statusData.js';
 import { pauseTask, rescheduleTask, resumeTask, runTaskNow } from '../ops/taskControl.js';
@@ -51,7 +51,7 @@ function className(args: CommandArgs): string {
 
 async function list(s: Session, io: CommandIo, json: boolean): Promise<number> {
   if (json) io.out.line(JSON.stringify((await statusJson(s.db, s.config, s.clock, undefined, s.options.raw)).tasks, null, 2));
-  else for (const l of statusTable(await tasksForStatus(s.db, 'class_name'))) io.out.line(l);
+  else for (const l of wideStatusTable(await tasksForStatus(s.db, 'class_name'))) io.out.line(l);
   return EXIT_OK;
 }
 

@@ -10,6 +10,7 @@ import type { Config, LogSettings, PhpArray, PhpValue } from './types.js';
 import { ENV_VARS, readEnvSettings, type EnvSettings } from './env.js';
 import { checkNumericValues } from './numeric.js';
 import { resolveParamPath } from './paramFile.js';
+import { discoverItopRoot } from './discover.js';
 import { parsePhpConfig } from './phpConfig.js';
 import { expandPlaceholders, getOwn, phpBool, phpString, phpTrim, setOwn, settingInt, settingValue } from './php.js';
 import { canonicalTimeZone } from '../time/zone.js';
@@ -83,7 +84,7 @@ export function findDefaultSocket(candidates: readonly string[] = DEFAULT_SOCKET
  */
 export function loadConfig(opts: LoadConfigOptions): Config {
   const envs = readEnvSettings(opts.env);
-  const { file, appRoot, derived } = locate(opts, envs);
+  const { file, appRoot, derived, looked } = locate(opts, envs);
   let fileSettings: PhpArray = {};
   let moduleSettings: Record<string, PhpArray> = {};
   if (file !== undefined) {
@@ -110,7 +111,7 @@ export function loadConfig(opts: LoadConfigOptions): Config {
   return deepFreeze({
     appRoot,
     configFile: file,
-    db: dbSettings(pick, envs, file),
+    db: dbSettings(pick, envs, file, looked),
     timezone: timezone(pick('timezone')),
     cron: {
       maxExecutionTime: nonNegativeInt('cron_max_execution_time', pick('cron_max_execution_time'), 600),
@@ -132,6 +133,8 @@ interface Located {
   readonly appRoot: string | undefined;
   /** True when the file path was derived from the iTop root rather than named. */
   readonly derived: boolean;
+  /** Where discovery looked when nothing named a file (src/config/discover.ts). */
+  readonly looked?: readonly string[];
 }
 
 function locate(opts: LoadConfigOptions, envs: EnvSettings): Located {
@@ -144,7 +147,10 @@ function locate(opts: LoadConfigOptions, envs: EnvSettings): Located {
     return { file, appRoot: root ?? rootOfConfig(file), derived: false };
   }
   if (root !== undefined) return { file: path.join(root, 'conf', 'production', 'config-itop.php'), appRoot: root, derived: true };
-  return { file: undefined, appRoot: undefined, derived: false };
+  // Nothing named: the working directory or its parent, where cron.php users stand.
+  const found = discoverItopRoot(opts.cwd);
+  if (found.root !== undefined) return { file: found.file, appRoot: found.root, derived: true };
+  return { file: undefined, appRoot: undefined, derived: false, looked: found.looked };
 }
 
 /** `<root>/conf/production/config-itop.php` → `<root>`; any other location says nothing about the root. */
@@ -170,14 +176,15 @@ function readConfigText(file: string, derived: boolean): string {
   }
 }
 
-function dbSettings(pick: (key: LayeredKey) => Picked | undefined, envs: EnvSettings, file: string | undefined): Config['db'] {
+function dbSettings(pick: (key: LayeredKey) => Picked | undefined, envs: EnvSettings, file: string | undefined, looked: readonly string[] = []): Config['db'] {
   const str = (key: LayeredKey): string => phpString(pick(key)?.value);
   const name = str('db_name');
   if (name === '') {
     throw new ConfigError(
       file === undefined
         ? 'No iTop configuration found: set --config, ITOP_CONFIG or ITOP_ROOT (--itop_root), ' +
-            'or give the database with ITOP_DB_NAME (and ITOP_DB_HOST, ITOP_DB_USER, ITOP_DB_PWD)'
+            'or give the database with ITOP_DB_NAME (and ITOP_DB_HOST, ITOP_DB_USER, ITOP_DB_PWD)' +
+            (looked.length > 0 ? `; looked for ${looked.join(' and ')}` : '')
         : `Missing 'db_name' in ${file}: set it there or with ITOP_DB_NAME`,
     );
   }

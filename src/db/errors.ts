@@ -1,4 +1,6 @@
+import type { DbSettings } from '../config/types.js';
 import { CronError, DbGoneAwayError, EXIT_ERROR } from '../errors.js';
+import { describeConnectFailure } from './connectError.js';
 
 /** mysql2 / server error codes that mean the connection is gone (iTop's MySQLHasGoneAwayException). */
 const GONE_CODES = new Set([
@@ -10,6 +12,8 @@ const GONE_CODES = new Set([
   'CR_SERVER_GONE_ERROR',
   'CR_SERVER_LOST',
   'ETIMEDOUT',
+  // In the middle of a run, a refused reconnection is the server that went away (cron.php's 2006 line);
+  // at start-up connectFailure() reports it as what it is.
   'ECONNREFUSED',
   'PROTOCOL_SEQUENCE_TIMEOUT',
   'ENOTCONN',
@@ -43,9 +47,11 @@ export function translateDbError(e: unknown): unknown {
   return e;
 }
 
-/** The one-line message for a database that cannot be reached at start-up (cron.php dies with 255). */
-export function connectFailure(e: unknown): CronError {
-  const err = e as SqlErrorLike;
-  const detail = err?.code === 'ER_ACCESS_DENIED_ERROR' ? 'access denied for the database user' : (err?.message ?? String(e));
-  return new CronError('EDBCONNECT', `Could not connect to the DB server: ${detail}`, EXIT_ERROR, { cause: e });
+/**
+ * The one-line message for a database that cannot be reached at start-up (cron.php dies with 255): where
+ * it tried and what to check (src/db/connectError.ts), not the "gone away" a refused connection maps to
+ * in the middle of a run.
+ */
+export function connectFailure(e: unknown, db: DbSettings): CronError {
+  return new CronError('EDBCONNECT', `Could not connect to the DB server: ${describeConnectFailure(e, db)}`, EXIT_ERROR, { cause: e });
 }

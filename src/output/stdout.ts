@@ -7,6 +7,8 @@ export interface TextSink {
   line(text: string): void;
   /** Writes raw text without a newline (the bootstrap maintenance message). */
   raw(text: string): void;
+  /** True when a person reads it on a terminal (colours are then welcome; src/output/human.ts). */
+  readonly isTTY?: boolean;
 }
 
 /**
@@ -22,7 +24,7 @@ export function streamSink(stream: NodeJS.WritableStream): TextSink {
   const write = (text: string): void => {
     if (open) stream.write(text);
   };
-  return { line: (text) => write(`${text}\n`), raw: write };
+  return { line: (text) => write(`${text}\n`), raw: write, isTTY: (stream as { isTTY?: boolean }).isTTY === true };
 }
 
 /** A sink that remembers every line (tests, web mode buffering). */

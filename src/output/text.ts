@@ -38,6 +38,19 @@ export function dueTasksTable(rows: readonly TaskRowView[]): string[] {
   return [BORDER4, HEADER4, BORDER4, ...rows.map(rowStart), BORDER4];
 }
 
+/**
+ * The 6-column table of itop-cron's own views (`status`, `task list`): cron.php's layout, but the class
+ * column as wide as the longest name, so that a namespaced class is shown whole (the name `task` needs).
+ */
+export function wideStatusTable(rows: readonly TaskRowView[]): string[] {
+  const extra = Math.max(0, ...rows.map((r) => (r.class_name ?? '').length - 25));
+  const border = `+-${'-'.repeat(25 + extra)}${BORDER6.slice(27)}`;
+  const header = `| ${'Task Class'.padEnd(25 + extra)}${HEADER6.slice(27)}`;
+  const body = statusTable(rows.map((r) => ({ ...r, class_name: '' }))).slice(3, -1);
+  const lines = body.map((l, i) => `| ${(rows[i]?.class_name ?? '').padEnd(25 + extra)}${l.slice(27)}`);
+  return [border, header, border, ...lines, border];
+}
+
 /** DisplayStatus: the 6-column table of `--status_only` and of the end of a verbose run. */
 export function statusTable(rows: readonly TaskRowView[]): string[] {
   const line = (r: TaskRowView): string => {
