@@ -38,13 +38,16 @@ function assertRanDespite(r: CliResult, healthy: CliResult, file: string, code: 
   assert.doesNotMatch(r.stdout + r.stderr, /\n\s+at /, 'no stack trace');
 }
 
-test('a log file that is a directory, or on a full disk, does not stop the run', async (t) => {
+test('a log file that is a directory, on a full disk or a FIFO without a reader does not stop the run', async (t) => {
   const healthy = await runWithLog(t, join(tempDir('itop-cron-log-'), 'cron.log'));
   assert.equal(healthy.code, 0, healthy.stdout + healthy.stderr);
   assert.match(healthy.stdout, /Starting: /);
   const dir = tempDir('itop-cron-log-');
   assertRanDespite(await runWithLog(t, dir), healthy, dir, 'EISDIR');
   assertRanDespite(await runWithLog(t, '/dev/full'), healthy, '/dev/full', 'ENOSPC');
+  const fifo = join(dir, 'no-reader.log');
+  execFileSync('mkfifo', [fifo]);
+  assertRanDespite(await runWithLog(t, fifo), healthy, fifo, 'ENXIO');
 });
 
 test('a disk that fills during the run: the log moves to stderr, the run goes on', { skip: process.getuid?.() !== 0 }, async (t) => {

@@ -17,7 +17,7 @@ import { settingInt, settingString } from '../config/php.js';
 import type { Config } from '../config/types.js';
 import { ConfigError } from '../errors.js';
 import { formatLocalDate, localParts, localToEpoch } from '../time/zone.js';
-import { writeAll } from './safeDestination.js';
+import { openForAppend, writeAll } from './safeDestination.js';
 
 /** A rotation lock older than this was left by a killed process. */
 const STALE_LOCK_MS = 10_000;
@@ -100,7 +100,7 @@ export class RotatingFile {
         if (fileDay !== undefined) this.rotateTo(`${this.path}.${fileDay}`);
       });
     }
-    this.fd = openSync(this.path, 'a');
+    this.fd = openForAppend(this.path);
     this.size = fstatSync(this.fd).size;
     const now = this.now();
     this.day = formatLocalDate(now, this.tz);

@@ -4,7 +4,7 @@
  * write, switches the log to stderr for the rest of the process, with one line saying why; the tasks
  * go on and the exit code does not change. When stderr itself fails (closed, EPIPE), lines are dropped.
  */
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, constants, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 /** What a destination offers: synchronous writes of whole lines. */
@@ -50,12 +50,21 @@ export const stderrSink = {
   flushSync(): void {},
 };
 
+/**
+ * Opens `path` for appending, created if need be. Non-blocking, so that a FIFO without a reader fails
+ * at once (ENXIO, then stderr) instead of blocking the start forever; a regular file is not affected.
+ */
+export function openForAppend(path: string): number {
+  const flags = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | (constants.O_NONBLOCK ?? 0);
+  return process.platform === 'win32' ? openSync(path, 'a') : openSync(path, flags, 0o666);
+}
+
 /** A file opened for appending (created with its directory if need be). */
 export class AppendFile implements LogSink {
   private fd: number;
   constructor(path: string) {
     mkdirSync(dirname(path), { recursive: true });
-    this.fd = openSync(path, 'a');
+    this.fd = openForAppend(path);
   }
   write(chunk: string): void {
     writeAll(this.fd, chunk);
