@@ -5,15 +5,17 @@
  * the next run kills the orphaned dump and removes the folder.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import mysql from 'mysql2/promise';
-import type { ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { cliEnv, makeItopRoot, runCli, writeParamFile } from './helpers/cli.js';
 import { waitFor } from './helpers/fault.js';
 import { createAdminUser, createTestDb, type TestDb } from './helpers/testDb.js';
+import { tempDir } from './helpers/tempDir.js';
+import { removeDumpLeftovers } from '../src/tasks/backup/leftovers.js';
 
 const PWD = 'Dump.Guard-Pwd3';
 
@@ -109,4 +111,20 @@ test('kill -9 of itop-cron and its guard: the next run kills the orphaned dump a
   await waitFor('the orphaned mysqldump to be killed', () => !dumpsOf(db).some((p) => p.pid === dump.pid), 5_000);
   assert.match(next.stderr, /removed what killed backups left/);
   await locker.query('UNLOCK TABLES');
+});
+
+test('the start-up clean-up removes only real folders of dead processes, never through a planted link', () => {
+  const dir = tempDir('itop-cron-tmp-');
+  const dead = spawnSync(process.execPath, ['-e', '']).pid ?? 0; // a pid that just ended
+  const name = (pid: number, tail: string): string => join(dir, `itop-mysqldump-${pid}-${tail}`);
+  mkdirSync(name(dead, 'aaaaaa'));
+  writeFileSync(join(name(dead, 'aaaaaa'), 'my.cnf'), '[mysqldump]\npassword="x"\n');
+  mkdirSync(name(process.pid, 'bbbbbb')); // a live run's
+  const victim = tempDir('itop-cron-victim-');
+  writeFileSync(join(victim, 'precious'), '');
+  symlinkSync(victim, name(dead, 'cccccc'));
+  const left = removeDumpLeftovers(dir);
+  assert.deepEqual(left.removed, [name(dead, 'aaaaaa')]);
+  assert.deepEqual(readdirSync(dir).sort(), [`itop-mysqldump-${dead}-cccccc`, `itop-mysqldump-${process.pid}-bbbbbb`].sort());
+  assert.deepEqual(readdirSync(victim), ['precious']);
 });

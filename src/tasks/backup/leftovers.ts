@@ -3,7 +3,7 @@
  * group, OOM killer): the folder holding the database password file, and maybe a mysqldump still running.
  * Removed at the start of the next run (issue 16 item 10); only those whose owner process is dead.
  */
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -59,6 +59,9 @@ export function removeDumpLeftovers(dir = tmpdir()): Leftovers {
     const m = NAME.exec(name);
     if (m === null || alive(Number(m[1]))) continue;
     const folder = join(dir, name);
+    // Only a real folder of ours: not a link someone planted in the shared temp dir, not another user's.
+    const st = lstatSync(folder, { throwIfNoEntry: false });
+    if (st === undefined || !st.isDirectory() || (process.getuid !== undefined && st.uid !== process.getuid())) continue;
     if (killOrphanDump(folder)) killed++;
     try {
       rmSync(folder, { recursive: true, force: true });
