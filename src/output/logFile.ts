@@ -11,7 +11,7 @@
  * An error that remains (a rotated name taken by a directory...) is the destination's error, which
  * switches the log to stderr (safeDestination.ts).
  */
-import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readdirSync, renameSync, statSync, unlinkSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { settingInt, settingString } from '../config/php.js';
 import type { Config } from '../config/types.js';
@@ -153,7 +153,7 @@ export class RotatingFile {
       fn();
     } finally {
       closeSync(fd);
-      unlinkSync(lock);
+      rmSync(lock, { force: true }); // force: taken as stale and removed by another meanwhile
     }
   }
 
