@@ -46,7 +46,7 @@ function processes(needle: string): Proc[] {
 const dumpsOf = (db: TestDb): Proc[] => processes(`--defaults-extra-file=`).filter((p) => p.cmdline.includes(` ${db.name} `) || p.cmdline.endsWith(` ${db.name}`)).filter((p) => !p.cmdline.includes(' -e '));
 
 /** The password folders of process `pid`. */
-const foldersOf = (pid: number): string[] => readdirSync(tmpdir()).filter((n) => n.startsWith(`itop-mysqldump-${pid}-`));
+const foldersOf = (pid: number): string[] => readdirSync(tmpdir()).filter((n) => n.startsWith(`itop-cron-mysqldump-${pid}-`));
 
 async function setup(t: TestContext): Promise<{ db: TestDb; root: string; params: string; locker: mysql.Connection }> {
   const db = await createTestDb(t);
@@ -116,7 +116,7 @@ test('kill -9 of itop-cron and its guard: the next run kills the orphaned dump a
 test('the start-up clean-up removes only real folders of dead processes, never through a planted link', () => {
   const dir = tempDir('itop-cron-tmp-');
   const dead = spawnSync(process.execPath, ['-e', '']).pid ?? 0; // a pid that just ended
-  const name = (pid: number, tail: string): string => join(dir, `itop-mysqldump-${pid}-${tail}`);
+  const name = (pid: number, tail: string): string => join(dir, `itop-cron-mysqldump-${pid}-${tail}`);
   mkdirSync(name(dead, 'aaaaaa'));
   writeFileSync(join(name(dead, 'aaaaaa'), 'my.cnf'), '[mysqldump]\npassword="x"\n');
   mkdirSync(name(process.pid, 'bbbbbb')); // a live run's
@@ -125,6 +125,6 @@ test('the start-up clean-up removes only real folders of dead processes, never t
   symlinkSync(victim, name(dead, 'cccccc'));
   const left = removeDumpLeftovers(dir);
   assert.deepEqual(left.removed, [name(dead, 'aaaaaa')]);
-  assert.deepEqual(readdirSync(dir).sort(), [`itop-mysqldump-${dead}-cccccc`, `itop-mysqldump-${process.pid}-bbbbbb`].sort());
+  assert.deepEqual(readdirSync(dir).sort(), [`itop-cron-mysqldump-${dead}-cccccc`, `itop-cron-mysqldump-${process.pid}-bbbbbb`].sort());
   assert.deepEqual(readdirSync(victim), ['precious']);
 });

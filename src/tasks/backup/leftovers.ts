@@ -7,9 +7,13 @@ import { lstatSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-/** `itop-mysqldump-<pid of the itop-cron that made it>-XXXXXX` (mkdtemp's six characters). */
-export const DUMP_DIR_PREFIX = 'itop-mysqldump-';
-const NAME = /^itop-mysqldump-(\d+)-[A-Za-z0-9]{6}$/;
+/**
+ * `itop-cron-mysqldump-<pid of the itop-cron that made it>-XXXXXX` (mkdtemp's six characters). Not
+ * iTop's own `itop-mysqldump-*` (its PHP backup's, cleaned by time after a killed PHP task in
+ * src/php/leftovers.ts), so that neither clean-up ever takes the other's live file.
+ */
+export const DUMP_DIR_PREFIX = 'itop-cron-mysqldump-';
+const NAME = /^itop-cron-mysqldump-(\d+)-[A-Za-z0-9]{6}$/;
 
 /** Whether process `pid` exists (EPERM: it does, owned by another user). */
 function alive(pid: number): boolean {

@@ -128,7 +128,7 @@ export interface DefaultsFile {
 
 /**
  * Writes `[mysqldump] password=...` to a fresh 0700 directory of the system temp dir, mode 0600. The
- * directory is named `itop-mysqldump-<our pid>-XXXXXX`, so that a run finding one of a dead process can
+ * directory is named `itop-cron-mysqldump-<our pid>-XXXXXX`, so that a run finding one of a dead process can
  * remove it (leftovers.ts).
  */
 export async function writeDefaultsFile(password: string): Promise<DefaultsFile> {
