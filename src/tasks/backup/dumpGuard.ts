@@ -8,9 +8,15 @@
  *
  * The guard is `node -e GUARD_SOURCE`: plain JavaScript with no import of ours, so that it starts the
  * same from src/ (tests), dist/ and the command line's bundle, wherever they are installed.
- * Its arguments: <folder to remove> <program> <args...>. On fd 3 it writes JSON lines:
+ * runMysqldump (below) is the itop-cron side. The guard's arguments: <folder to remove> <program> <args...>.
+ * On fd 3 it writes JSON lines:
  * `{"pid":n}` once mysqldump runs, then `{"code":n|null,"signal":s|null,"spawnError":c?}` at the end.
  */
+import { spawn } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { DumpCommand, DumpResult } from './mysqldump.js';
+
 export const GUARD_SOURCE = String.raw`
 'use strict';
 const { spawn } = require('node:child_process');
@@ -48,3 +54,102 @@ child.on('exit', (code, signal) => {
   process.exit(0);
 });
 `;
+
+/** What the guard reports on fd 3 (dumpGuard.ts). */
+interface GuardReport {
+  pid?: number;
+  code?: number | null;
+  signal?: string | null;
+  spawnError?: string;
+}
+
+/** Kills mysqldump's process group (it is the group's leader); ESRCH when it is gone already. */
+function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
+  if (pid === undefined) return;
+  try {
+    if (process.platform === 'win32') process.kill(pid, signal);
+    else process.kill(-pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+/**
+ * Runs the command through the guard (dumpGuard.ts), so that mysqldump and the password file's folder
+ * never outlive this process. The signal stops it (SIGTERM, then SIGKILL after 5 s). Never rejects.
+ */
+export function runMysqldump(cmd: DumpCommand, signal: AbortSignal): Promise<DumpResult> {
+  const folder = dirname(cmd.defaultsFile);
+  return new Promise((resolve) => {
+    let output = '';
+    const child = spawn(process.execPath, ['-e', GUARD_SOURCE, folder, cmd.program, ...cmd.args], {
+      stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
+    });
+    const collect = (d: Buffer): void => {
+      if (output.length < 64 * 1024) output += d.toString('utf8');
+    };
+    child.stdout?.on('data', collect);
+    child.stderr?.on('data', collect);
+    child.stdin?.on('error', () => undefined); // the guard gone: its close is what matters
+    let report: GuardReport = {};
+    let dumpPid: number | undefined;
+    let pending = '';
+    const status = child.stdio[3] as NodeJS.ReadableStream | null;
+    status?.on('data', (d: Buffer) => {
+      pending += d.toString('utf8');
+      for (let nl = pending.indexOf('\n'); nl >= 0; nl = pending.indexOf('\n')) {
+        const line = pending.slice(0, nl);
+        pending = pending.slice(nl + 1);
+        try {
+          const r = JSON.parse(line) as GuardReport;
+          if (typeof r.pid === 'number') {
+            dumpPid = r.pid;
+            // For the next run, should the guard be killed too (leftovers.ts).
+            try {
+              writeFileSync(join(folder, 'dump.pid'), String(r.pid), { mode: 0o600 });
+            } catch {
+              // the folder is already gone (stopped at once)
+            }
+          } else report = r;
+        } catch {
+          // not a report line
+        }
+      }
+    });
+    // Last resort for an exit of this process that the guard would not see in time (process.exit()).
+    const onExit = (): void => {
+      killGroup(dumpPid, 'SIGKILL');
+      rmSync(folder, { recursive: true, force: true });
+    };
+    process.on('exit', onExit);
+    let killer: NodeJS.Timeout | undefined;
+    const onAbort = (): void => {
+      child.stdin?.end(); // the guard stops mysqldump (SIGTERM, SIGKILL 5 s later)
+      killer = setTimeout(() => {
+        child.kill('SIGKILL');
+        killGroup(dumpPid, 'SIGKILL');
+      }, 8000);
+      killer.unref();
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    if (signal.aborted) onAbort();
+    let guardError: NodeJS.ErrnoException | undefined;
+    child.on('error', (e: NodeJS.ErrnoException) => (guardError = e));
+    child.on('close', () => {
+      process.off('exit', onExit);
+      signal.removeEventListener('abort', onAbort);
+      clearTimeout(killer);
+      const lines = output.split(/\r?\n/).filter((l) => l.trim() !== '');
+      const spawnError = guardError ?? (report.spawnError === undefined ? undefined : spawnFailure(report.spawnError, cmd.program));
+      const code = spawnError === undefined && typeof report.code === 'number' ? report.code : null;
+      resolve({ code, lines, ...(spawnError === undefined ? {} : { spawnError }) });
+    });
+  });
+}
+
+/** The error the guard could not start mysqldump with, as spawn() would have given it. */
+function spawnFailure(code: string, program: string): NodeJS.ErrnoException {
+  const e: NodeJS.ErrnoException = new Error(`spawn ${program} ${code}`);
+  e.code = code;
+  return e;
+}
