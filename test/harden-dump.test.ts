@@ -82,10 +82,12 @@ test('kill -9 of itop-cron during mysqldump: the dump dies and the password file
   const { cli, dump, done } = await cliDuringDump(db, root, params);
   const file = /--defaults-extra-file=(\S+)/.exec(dump.cmdline)?.[1] ?? '';
   assert.ok(existsSync(file), `the password file ${file} exists during the dump`);
+  const killedAt = Date.now();
   cli.kill('SIGKILL');
   await done;
   await waitFor('the orphaned mysqldump to die', () => !existsSync(`/proc/${dump.pid}`) || dumpsOf(db).length === 0, 10_000);
   await waitFor('the password folder to be removed', () => !existsSync(dirname(file)), 10_000);
+  t.diagnostic(`mysqldump dead and password folder gone ${Date.now() - killedAt} ms after the kill`);
   await locker.query('UNLOCK TABLES');
   assert.deepEqual(dumpsOf(db), []);
 });
