@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { authenticate, DEFAULT_FAILURE_DELAY_MS, type CronUser } from '../auth/authenticate.js';
+import { removeDumpLeftovers } from '../tasks/backup/leftovers.js';
 import type { Config, RunOptions } from '../config/types.js';
 import { tasksForStatus } from '../db/backgroundTasks.js';
 import { isLockFree, lockName, NamedLock } from '../db/lock.js';
@@ -94,6 +95,7 @@ export async function runCron(inv: CronInvocation): Promise<number> {
       out.line('Already running...');
     } else {
       log.info({ lock: lock.name, connection: lock.connectionId, user: user.login }, 'cron lock acquired');
+      cleanDumpLeftovers(log);
       const choice = openBridge(config, options.raw, user.login, log);
       php = choice.bridge;
       if (choice.reason !== undefined) log.debug({ reason: choice.reason }, 'no PHP bridge for this run');
@@ -125,6 +127,12 @@ export async function runCron(inv: CronInvocation): Promise<number> {
     db.setDeadline?.(previousDeadline);
   }
   return afterRun(exit, inv);
+}
+
+/** The password folders (and any mysqldump still running) of backups whose itop-cron was killed. */
+function cleanDumpLeftovers(log: CronInvocation['log']): void {
+  const left = removeDumpLeftovers();
+  if (left.removed.length > 0) log.warn({ removed: left.removed, killed: left.killed }, 'backup: removed what killed backups left');
 }
 
 /**

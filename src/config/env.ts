@@ -6,6 +6,7 @@ import { statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { ConfigError } from '../errors.js';
+import { readRegularFile, unreadableReason } from './safeRead.js';
 
 /**
  * Loads `<cwd>/.env` into `env` (process.env by default). Variables already set are never overridden,
@@ -16,18 +17,23 @@ import { ConfigError } from '../errors.js';
 export function loadDotEnv(cwd: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
   const file = path.join(cwd, '.env');
   // Most runs have no .env: dotenv is loaded only when there is one (it is 10 ms of every --status_only,
-  // bench/RESULTS.md). An unreadable file or folder still goes to dotenv, which reports why.
+  // bench/RESULTS.md).
   try {
     if (statSync(file, { throwIfNoEntry: false }) === undefined) return undefined;
   } catch {
-    // not stat-able: let dotenv say why below
+    // not stat-able: the read below says why
+  }
+  let text: string;
+  try {
+    // Read here, not by dotenv: only a regular file, and at most a few MB (a FIFO would block, /dev/zero never ends).
+    text = readRegularFile(file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new ConfigError(`Cannot read '${file}': ${unreadableReason(e)}`, { cause: e });
   }
   const dotenv = createRequire(import.meta.url)('dotenv') as typeof import('dotenv');
-  const result = dotenv.config({ path: file, quiet: true, override: false, processEnv: env as Record<string, string> });
-  if (result.error === undefined) return file;
-  const code = (result.error as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT') return undefined;
-  throw new ConfigError(`Cannot read '${file}': ${code ?? result.error.message}`, { cause: result.error });
+  for (const [k, v] of Object.entries(dotenv.parse(text))) if (!Object.hasOwn(env, k)) env[k] = v;
+  return file;
 }
 
 /** The variables itop-cron reads, as strings; undefined when unset or empty (except ITOP_DB_PWD). */

@@ -3,7 +3,8 @@
  * parameter files), environment / .env, config-itop.php, iTop's defaults (spec §5, DESIGN.md). Every
  * value is validated here, once; a bad one is a ConfigError naming the key and where it came from.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { readRegularFile, unreadableReason } from './safeRead.js';
 import path from 'node:path';
 import { ConfigError, CronError, EXIT_ERROR } from '../errors.js';
 import type { Config, LogSettings, PhpArray, PhpValue } from './types.js';
@@ -160,18 +161,16 @@ function rootOfConfig(file: string): string | undefined {
   return path.basename(envDir) === 'production' && path.basename(confDir) === 'conf' ? path.dirname(confDir) : undefined;
 }
 
-const READ_ERRORS: Record<string, string> = { ENOENT: 'no such file', EACCES: 'permission denied', EISDIR: 'is a directory' };
-
 function readConfigText(file: string, derived: boolean): string {
   try {
-    return readFileSync(file, 'utf8');
+    return readRegularFile(file);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     // An iTop root without its config file is an iTop that was never installed: cron.php's own words (§1.1).
     if (derived && code === 'ENOENT') {
       throw new CronError('ENOTINSTALLED', 'iTop is not yet installed. Exiting...', EXIT_ERROR, { cause: e });
     }
-    const reason = (code !== undefined ? READ_ERRORS[code] : undefined) ?? code ?? String(e);
+    const reason = unreadableReason(e);
     throw new ConfigError(`Cannot read iTop configuration '${file}': ${reason}`, { cause: e });
   }
 }

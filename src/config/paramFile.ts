@@ -3,10 +3,11 @@
  * anywhere truncates the line, the key is greedy up to the last `=` of its first token, quotes are
  * kept. Administrators' existing `cron.params` files must mean the same thing here as with PHP.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { CronError, EXIT_FATAL } from '../errors.js';
 import { phpTrim } from './php.js';
+import { readRegularFile, unreadableReason } from './safeRead.js';
 
 /**
  * `^(\S*)\s*=(.*)$` with PCRE's default (ASCII, non-UTF) classes: JavaScript's `\s` would also match
@@ -68,9 +69,12 @@ export function readParamFiles(list: string, cwd: string): ParamFiles {
     if (!existsSync(file)) throw paramFileError(`Could not find the parameter file: '${htmlEscape(given)}'`);
     let text: string;
     try {
-      text = readFileSync(file, 'utf8');
+      text = readRegularFile(file);
     } catch (e) {
-      throw paramFileError(`Could not load parameter file: '${htmlEscape(given)}'`, e);
+      // cron.php's message; a FIFO, a device or a huge file also says why (cron.php would hang or run out of memory).
+      const code = (e as { code?: unknown }).code;
+      const why = code === 'ENOTREG' || code === 'ETOOBIG' ? ` (${unreadableReason(e)})` : '';
+      throw paramFileError(`Could not load parameter file: '${htmlEscape(given)}'${why}`, e);
     }
     for (const [k, v] of parseParamFile(text)) params.set(k, v);
     files.push(file);

@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
 import mysql from 'mysql2/promise';
+import { readRegularFile, unreadableReason } from '../config/safeRead.js';
 import type { ConnectionOptions, PoolOptions } from 'mysql2/promise';
 import { describeDbHost } from '../config/load.js';
 import type { DbSettings } from '../config/types.js';
@@ -38,9 +38,10 @@ function tlsOptions(db: DbSettings): { ca?: string; rejectUnauthorized: boolean 
   // iTop: with a CA the certificate is verified; without one the link is encrypted but not verified.
   if (db.tlsCa === undefined || db.tlsCa === '') return { rejectUnauthorized: false };
   try {
-    return { ca: readFileSync(db.tlsCa, 'utf8'), rejectUnauthorized: true };
+    return { ca: readRegularFile(db.tlsCa), rejectUnauthorized: true };
   } catch (e) {
-    throw new ConfigError(`Cannot read the database CA file 'db_tls.ca' = '${db.tlsCa}': ${(e as Error).message}`);
+    const known = ['ENOTREG', 'ETOOBIG', 'ENOENT', 'EACCES', 'EISDIR'].includes(String((e as { code?: unknown }).code));
+    throw new ConfigError(`Cannot read the database CA file 'db_tls.ca' = '${db.tlsCa}': ${known ? unreadableReason(e) : (e as Error).message}`);
   }
 }
 

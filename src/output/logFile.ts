@@ -4,16 +4,23 @@
  * `.1` to `.2`...) when a write would pass N MB. At most `keep` rotated files are kept. Writes are
  * synchronous, as the logger's other destinations, so nothing is lost on exit.
  *
- * Several itop-cron processes may share the file (a run and the `Already running...` one): a process
- * that opened the file before another rotated it finishes its lines in the rotated file, which is
- * harmless since each process lives at most cron_max_execution_time.
+ * Several itop-cron processes may share the file (a run and the `Already running...` one). A rotation
+ * is done by one process at a time, under the lock file `<file>.lock` (created exclusively; one older
+ * than 10 s is a leftover of a killed process), and only when the file at the path is still the one
+ * this process writes to: a process that finds the file already rotated by another just reopens it.
+ * An error that remains (a rotated name taken by a directory...) is the destination's error, which
+ * switches the log to stderr (safeDestination.ts).
  */
-import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readdirSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { settingInt, settingString } from '../config/php.js';
 import type { Config } from '../config/types.js';
 import { ConfigError } from '../errors.js';
 import { formatLocalDate, localParts, localToEpoch } from '../time/zone.js';
+import { openForAppend, writeAll } from './safeDestination.js';
+
+/** A rotation lock older than this was left by a killed process. */
+const STALE_LOCK_MS = 10_000;
 
 export type RotationPolicy = { kind: 'daily' } | { kind: 'size'; maxBytes: number };
 
@@ -87,24 +94,73 @@ export class RotatingFile {
 
   private open(): void {
     // A file left by an earlier day is rotated as it is opened: short-lived processes rotate here.
-    if (this.policy.kind === 'daily' && existsSync(this.path)) {
-      const st = statSync(this.path);
-      const fileDay = formatLocalDate(st.mtimeMs, this.tz);
-      if (st.size > 0 && fileDay !== formatLocalDate(this.now(), this.tz)) this.rotateTo(`${this.path}.${fileDay}`);
+    if (this.policy.kind === 'daily' && this.staleDay() !== undefined) {
+      this.locked(() => {
+        const fileDay = this.staleDay(); // again under the lock: another process may have done it
+        if (fileDay !== undefined) this.rotateTo(`${this.path}.${fileDay}`);
+      });
     }
-    this.fd = openSync(this.path, 'a');
+    this.fd = openForAppend(this.path);
     this.size = fstatSync(this.fd).size;
     const now = this.now();
     this.day = formatLocalDate(now, this.tz);
     this.dayEnd = nextMidnight(now, this.tz);
   }
 
+  /** Daily: the day of a non-empty file at the path last written before today; else undefined. */
+  private staleDay(): string | undefined {
+    const st = statSync(this.path, { throwIfNoEntry: false });
+    if (st === undefined || st.size === 0) return undefined;
+    const fileDay = formatLocalDate(st.mtimeMs, this.tz);
+    return fileDay === formatLocalDate(this.now(), this.tz) ? undefined : fileDay;
+  }
+
+  /** Whether writing `len` more bytes calls for a rotation; the size is the file's (other processes append too). */
+  private due(len: number): boolean {
+    if (this.policy.kind === 'daily') return this.now() >= this.dayEnd;
+    this.size = fstatSync(this.fd).size;
+    return this.size > 0 && this.size + len > this.policy.maxBytes;
+  }
+
+  /** True while the path still names the file this process has open (not rotated away by another). */
+  private stillOurs(): boolean {
+    const open = fstatSync(this.fd);
+    const atPath = statSync(this.path, { throwIfNoEntry: false });
+    return atPath !== undefined && atPath.ino === open.ino && atPath.dev === open.dev;
+  }
+
+  /**
+   * Runs `fn` holding `<file>.lock`; when another process holds it, does nothing (the caller writes on
+   * and tries again at its next line).
+   */
+  private locked(fn: () => void): void {
+    const lock = `${this.path}.lock`;
+    let fd: number;
+    try {
+      fd = openSync(lock, 'wx');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const st = statSync(lock, { throwIfNoEntry: false });
+      if (st === undefined || this.now() - st.mtimeMs < STALE_LOCK_MS) return;
+      unlinkSync(lock); // left by a killed process
+      try {
+        fd = openSync(lock, 'wx');
+      } catch {
+        return; // taken by another in between
+      }
+    }
+    try {
+      fn();
+    } finally {
+      closeSync(fd);
+      rmSync(lock, { force: true }); // force: taken as stale and removed by another meanwhile
+    }
+  }
+
   write(chunk: string): boolean {
     const len = Buffer.byteLength(chunk);
-    if (this.policy.kind === 'daily' ? this.now() >= this.dayEnd : this.size > 0 && this.size + len > this.policy.maxBytes) {
-      this.rotate();
-    }
-    writeSync(this.fd, chunk);
+    if (this.due(len)) this.rotate(len);
+    writeAll(this.fd, chunk);
     this.size += len;
     return true;
   }
@@ -121,11 +177,19 @@ export class RotatingFile {
     this.fd = -1;
   }
 
-  private rotate(): void {
-    closeSync(this.fd);
+  /** Rotates unless another process did (or is doing) it, then writes on to the file at the path. */
+  private rotate(len: number): void {
+    if (this.stillOurs()) {
+      this.locked(() => {
+        if (!this.stillOurs() || !this.due(len)) return;
+        closeSync(this.fd);
+        this.fd = -1;
+        if (this.policy.kind === 'daily') this.rotateTo(`${this.path}.${this.day}`);
+        else this.shiftNumbered();
+      });
+    }
+    if (this.fd >= 0) closeSync(this.fd);
     this.fd = -1;
-    if (this.policy.kind === 'daily') this.rotateTo(`${this.path}.${this.day}`);
-    else this.shiftNumbered();
     this.open();
   }
 

@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import type { Logger, pino as pinoFactory } from 'pino';
 import type { LogSettings } from '../config/types.js';
 import { RotatingFile, type RotatingFileOptions } from './logFile.js';
+import { AppendFile, FallbackDestination, stderrSink } from './safeDestination.js';
 
 /**
  * Keys whose values never reach a log line, wherever they sit in a logged object (DESIGN.md: secrets stay
@@ -50,12 +51,12 @@ export function createLogger(settings: LogSettings, extraSecrets: readonly strin
 
 function buildLogger(settings: LogSettings, extraSecrets: readonly string[], rotation: RotatingFileOptions | undefined): Logger {
   const pino = loadPino();
+  // A file that cannot be opened or written switches the log to stderr (safeDestination.ts): never a crash.
+  const file = settings.destination;
   const destination =
-    settings.destination === 'stderr'
-      ? pino.destination({ fd: 2, sync: true })
-      : rotation !== undefined
-        ? new RotatingFile(settings.destination, rotation)
-        : pino.destination({ dest: settings.destination, sync: true, mkdir: true, append: true });
+    file === 'stderr'
+      ? stderrSink
+      : new FallbackDestination(() => (rotation !== undefined ? new RotatingFile(file, rotation) : new AppendFile(file)), `'${file}'`);
   return pino(
     {
       name: 'itop-cron',

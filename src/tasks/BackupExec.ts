@@ -6,6 +6,7 @@
  * the work folder and the password file are removed in every case, and the prefix is matched literally.
  */
 import { randomBytes } from 'node:crypto';
+import { symlinkOnPath } from '../fs/linkGuard.js';
 import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { moduleSetting, phpInt, phpString, settingString, getOwn } from '../config/php.js';
@@ -200,6 +201,25 @@ function itopConfigFile(config: Config): string | undefined {
   return config.appRoot === undefined ? undefined : join(config.appRoot, 'conf', 'production', 'config-itop.php');
 }
 
+/**
+ * Removes the work folders of killed backups and applies the retention, unless the way to the backup
+ * directory goes through a symbolic link: deleting through it would delete files of another tree.
+ */
+async function cleanUp(ctx: TaskContext, dir: string): Promise<void> {
+  const link = await symlinkOnPath(ctx.config.appRoot, dir);
+  if (link !== undefined) {
+    ctx.log.warn(
+      { dir, link },
+      `backup: '${link}' is a symbolic link: no old backup is deleted through it (set itop_cron.backup_dir to the real directory)`,
+    );
+    return;
+  }
+  for (const stale of await removeStaleWork(dir)) ctx.log.warn({ dir, stale }, 'backup: removed the work folder of an interrupted backup');
+  const retention = phpInt(setting(ctx.config, 'retention_count'));
+  const deleted = await applyRetention(dir, retention, (path, e) => ctx.log.error({ path, err: e.message }, 'backup: cannot delete an old backup'));
+  if (deleted.length > 0) ctx.log.info({ deleted }, 'backup: retention applied');
+}
+
 /** iTop's BackupExec: a weekly-scheduled backup of the database and the configuration. */
 export const backupExec: BackgroundTask = {
   className: 'BackupExec',
@@ -218,10 +238,7 @@ export const backupExec: BackgroundTask = {
     const lock = await takeBackupLock(ctx);
     try {
       await makeDirectory(dir);
-      for (const stale of await removeStaleWork(dir)) ctx.log.warn({ dir, stale }, 'backup: removed the work folder of an interrupted backup');
-      const retention = phpInt(setting(ctx.config, 'retention_count'));
-      const deleted = await applyRetention(dir, retention, (path, e) => ctx.log.error({ path, err: e.message }, 'backup: cannot delete an old backup'));
-      if (deleted.length > 0) ctx.log.info({ deleted }, 'backup: retention applied');
+      await cleanUp(ctx, dir);
       const { db } = ctx.config;
       const format = phpString(setting(ctx.config, 'file_name_format'));
       const name = backupName(format, { host: describeDbHost(db.host).host, dbName: db.name, prefix: db.prefix }, ctx.clock.nowMs(), ctx.config.timezone);

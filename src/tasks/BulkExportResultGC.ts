@@ -3,7 +3,8 @@
  * ago, and their temporary files. cron.php removes them one query at a time; itop-cron in batches.
  */
 import { realpath, unlink } from 'node:fs/promises';
-import { isAbsolute, join, relative, sep } from 'node:path';
+import { symlinkOnPath } from '../fs/linkGuard.js';
+import { dirname, isAbsolute, join, relative, sep } from 'node:path';
 import type { BackgroundTask, TaskContext } from './types.js';
 
 const BATCH = 200;
@@ -21,6 +22,11 @@ interface ExportRow {
 async function removeTempFile(ctx: TaskContext, path: string | null): Promise<void> {
   const appRoot = ctx.config.appRoot;
   if (path === null || path === '' || appRoot === undefined) return;
+  const link = await symlinkOnPath(appRoot, dirname(path));
+  if (link !== undefined) {
+    ctx.log.warn({ path, link }, `BulkExportResultGC: '${link}' is a symbolic link: the temporary file is not deleted through it`);
+    return;
+  }
   const real = await realpath(path).catch(() => undefined);
   if (real === undefined) return; // already gone, as iTop's @unlink tolerates
   const dataDir = await realpath(join(appRoot, 'data')).catch(() => undefined);

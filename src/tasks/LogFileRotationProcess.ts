@@ -5,6 +5,7 @@
  * whenever it writes a log; this task is the backstop. Without an iTop root there is nothing to do.
  */
 import { readdir, rename, stat, unlink } from 'node:fs/promises';
+import { symlinkOnPath } from '../fs/linkGuard.js';
 import { extname, join } from 'node:path';
 import { settingBool, settingInt, settingString } from '../config/php.js';
 import type { Config } from '../config/types.js';
@@ -84,6 +85,11 @@ async function rotateFile(ctx: TaskContext, appRoot: string, fileName: string, b
 /** Deletes `log/*.{log,sql,xml}` files last modified more than `maxKeepDays` whole days ago. */
 async function purgeLogs(ctx: TaskContext, appRoot: string, maxKeepDays: number): Promise<string[]> {
   const dir = join(appRoot, 'log');
+  const link = await symlinkOnPath(appRoot, dir);
+  if (link !== undefined) {
+    ctx.log.warn({ dir, link }, `log purge: '${link}' is a symbolic link: no file is deleted through it`);
+    return [];
+  }
   const now = ctx.clock.nowMs();
   const deleted: string[] = [];
   for (const name of await readdir(dir).catch(() => [] as string[])) {

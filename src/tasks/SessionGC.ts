@@ -4,6 +4,7 @@
  * default; setting `itop_cron.session_gc_maxlifetime` here, since there is no php.ini to read).
  */
 import { mkdir, readdir, stat, unlink } from 'node:fs/promises';
+import { symlinkOnPath } from '../fs/linkGuard.js';
 import { join } from 'node:path';
 import { settingInt } from '../config/php.js';
 import type { BackgroundTask } from './types.js';
@@ -20,6 +21,11 @@ export const sessionGC: BackgroundTask = {
     if (appRoot === undefined) return 'processed 0 tasks';
     const dir = join(appRoot, 'data', 'sessions');
     await mkdir(dir, { recursive: true });
+    const link = await symlinkOnPath(appRoot, dir);
+    if (link !== undefined) {
+      ctx.log.warn({ dir, link }, `SessionGC: '${link}' is a symbolic link: no session file is deleted through it`);
+      return 'processed 0 tasks';
+    }
     const maxAgeMs = settingInt(ctx.config.settings, 'itop_cron.session_gc_maxlifetime', DEFAULT_SESSION_MAX_LIFETIME) * 1000;
     const now = ctx.clock.nowMs();
     let processed = 0;

@@ -1,4 +1,5 @@
 import { isAbsolute, resolve } from 'node:path';
+import { assertRegularFile, unreadableReason } from '../config/safeRead.js';
 import { pathToFileURL } from 'node:url';
 import type { Config } from '../config/types.js';
 import { ConfigError } from '../errors.js';
@@ -49,6 +50,12 @@ function isTask(v: unknown): v is BackgroundTask {
 async function loadExtension(path: string, config: Config): Promise<BackgroundTask[]> {
   const url = isAbsolute(path) ? pathToFileURL(path).href : pathToFileURL(resolve(path)).href;
   let mod: { default?: unknown; tasks?: unknown };
+  try {
+    // import() of a FIFO would block the run for good, of /dev/zero until memory runs out.
+    assertRegularFile(isAbsolute(path) ? path : resolve(path));
+  } catch (e) {
+    throw new ConfigError(`Cannot load the extension module '${path}': ${unreadableReason(e)}`, { cause: e });
+  }
   try {
     mod = (await import(url)) as { default?: unknown; tasks?: unknown };
   } catch (e) {

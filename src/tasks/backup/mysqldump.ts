@@ -3,13 +3,13 @@
  * password in a 0600 option file (never on argv, never printed), the tables of the prefix, and the
  * command line as iTop prints it (`--user=xxxxx`).
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describeDbHost } from '../../config/load.js';
 import type { DbSettings } from '../../config/types.js';
 import type { Db } from '../../db/types.js';
+import { DUMP_DIR_PREFIX } from './leftovers.js';
 
 /** PHP's escapeshellarg() on Unix: single quotes, each `'` written `'\''`. For the printed command only. */
 export function shellQuote(s: string): string {
@@ -52,6 +52,8 @@ export interface DumpCommand {
   readonly program: string;
   readonly args: readonly string[];
   readonly display: string;
+  /** The password file; its folder is removed by the guard if this process dies (dumpGuard.ts). */
+  readonly defaultsFile: string;
 }
 
 /** One option as a [real argument, displayed text] pair. */
@@ -98,7 +100,7 @@ export function mysqldumpCommand(o: DumpOptions): DumpCommand {
     `${o.bindir === '' ? program : `"${program}"`} --defaults-extra-file="${o.defaultsFile}" ${fixed.join(' ')} ` +
     `--host=${shellQuote(host)} ${group(port)} --user=xxxxx ${group(tls)} --result-file=${shellQuote(o.resultFile)} ` +
     `${shellQuote(o.db.name)} ${o.tables.map(shellQuote).join(' ')}`;
-  return { program, args, display };
+  return { program, args, display, defaultsFile: o.defaultsFile };
 }
 
 /**
@@ -121,9 +123,13 @@ export interface DefaultsFile {
   dispose(): Promise<void>;
 }
 
-/** Writes `[mysqldump] password=...` to a fresh 0700 directory of the system temp dir, mode 0600. */
+/**
+ * Writes `[mysqldump] password=...` to a fresh 0700 directory of the system temp dir, mode 0600. The
+ * directory is named `itop-cron-mysqldump-<our pid>-XXXXXX`, so that a run finding one of a dead process can
+ * remove it (leftovers.ts).
+ */
 export async function writeDefaultsFile(password: string): Promise<DefaultsFile> {
-  const dir = await mkdtemp(join(tmpdir(), 'itop-mysqldump-'));
+  const dir = await mkdtemp(join(tmpdir(), `${DUMP_DIR_PREFIX}${process.pid}-`));
   const path = join(dir, 'my.cnf');
   const dispose = (): Promise<void> => rm(dir, { recursive: true, force: true });
   try {
@@ -150,31 +156,4 @@ export interface DumpResult {
   readonly spawnError?: NodeJS.ErrnoException;
 }
 
-/** Runs the command; the signal kills it (SIGTERM, then SIGKILL after 5 s). Never rejects. */
-export function runMysqldump(cmd: DumpCommand, signal: AbortSignal): Promise<DumpResult> {
-  return new Promise((resolve) => {
-    let output = '';
-    const child = spawn(cmd.program, [...cmd.args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const collect = (d: Buffer): void => {
-      if (output.length < 64 * 1024) output += d.toString('utf8');
-    };
-    child.stdout.on('data', collect);
-    child.stderr.on('data', collect);
-    let killer: NodeJS.Timeout | undefined;
-    const onAbort = (): void => {
-      child.kill('SIGTERM');
-      killer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      killer.unref();
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    if (signal.aborted) onAbort();
-    let spawnError: NodeJS.ErrnoException | undefined;
-    child.on('error', (e: NodeJS.ErrnoException) => (spawnError = e));
-    child.on('close', (code) => {
-      signal.removeEventListener('abort', onAbort);
-      clearTimeout(killer);
-      const lines = output.split(/\r?\n/).filter((l) => l.trim() !== '');
-      resolve({ code: spawnError === undefined ? code : null, lines, ...(spawnError === undefined ? {} : { spawnError }) });
-    });
-  });
-}
+export { runMysqldump } from './dumpGuard.js';
