@@ -1,11 +1,11 @@
 // The PHP bridge's protocol (php/bridge.php, src/php/worker.ts, src/php/bridge.ts) on the project's own
 // fake iTop root (test/fixtures/php-root: the interfaces and one process class per behaviour), no database:
 // the listing, what a task returns, echoes and warns, each exception kind, a task killed at its deadline
-// (sleeping, busy, ignoring TERM), memory exhaustion, exit(), roots the
+// (sleeping, busy, ignoring TERM), memory exhaustion, exit(), a PHP that cannot be started, roots the
 // bridge cannot bootstrap, and 200 runs in one worker.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test, { type TestContext } from 'node:test';
 import { PhpBridge } from '../src/php/bridge.js';
@@ -246,6 +246,23 @@ test('the PHP bridge protocol on the fixture root', { skip: noPhp, timeout: 180_
     t.diagnostic(`${runs} requests in ${Date.now() - started} ms`);
   });
 
+  await t.test("a PHP that cannot be started: list() rejects with one line, itop-cron's process group untouched", async () => {
+    const notExecutable = join(tempDir('itop-cron-php-bin-'), 'php');
+    writeFileSync(notExecutable, '#!/bin/sh\n');
+    chmodSync(notExecutable, 0o644);
+    for (const [php, reason] of [['/nonexistent/php', /ENOENT/], [notExecutable, /EACCES/]] as const) {
+      const r = await probe(php, root);
+      assert.equal(r.signal, null, `the probe was not killed (${r.signal ?? ''}): ${r.stderr}`);
+      assert.equal(r.code, 0, r.stderr);
+      const e = JSON.parse(r.stdout) as { name: string; kind: string; message: string };
+      assert.equal(e.name, 'BridgeError');
+      assert.equal(e.kind, 'bootstrap');
+      assert.match(e.message, new RegExp(`^the PHP bridge could not start iTop: cannot start ${php}: .*`));
+      assert.match(e.message, reason);
+      assert.doesNotMatch(e.message, /\n/);
+    }
+  });
+
   const broken: Array<[string, (r: string) => void, string, RegExp]> = [
     ['a root without approot.inc.php', (r) => rmSync(join(r, 'approot.inc.php')), 'admin', /no iTop sources in '.*' \(approot\.inc\.php is missing\)$/],
     ['a root without config-itop.php', (r) => rmSync(join(r, 'conf'), { recursive: true }), 'admin', /iTop is not yet installed$/],
@@ -270,3 +287,23 @@ test('the PHP bridge protocol on the fixture root', { skip: noPhp, timeout: 180_
     });
   }
 });
+
+/** test/fixtures/bridge-start-probe.ts in a process group of its own. */
+function probe(php: string, root: string): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'fixtures', 'bridge-start-probe.ts'), php, root], {
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr: stderr + (signal === 'SIGKILL' ? ' (timed out: list() never answered)' : '') });
+    });
+  });
+}

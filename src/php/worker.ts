@@ -128,17 +128,24 @@ export class PhpWorker {
     child.stderr.on('data', (chunk: string) => this.onStray('stderr', chunk));
     child.stdin.on('error', () => undefined); // EPIPE once the worker died: its exit is what counts
     this.exit = new Promise((resolve) => {
-      child.on('exit', (code, signal) => {
+      const ended = (text: string, kind: string): void => {
+        if (this.exited) return;
         this.exited = true;
-        this.exitText = signal !== null ? `killed by ${signal}` : `exited with code ${code ?? '?'}`;
+        this.exitText = text;
         const p = this.pending;
         this.pending = undefined;
-        p?.resolve({
-          ok: false,
-          kind: signal === 'SIGSEGV' || signal === 'SIGABRT' || signal === 'SIGBUS' ? 'crashed' : 'exit',
-          error: `the PHP worker ${this.exitText}`,
-        });
+        p?.resolve({ ok: false, kind, error: `the PHP worker ${text}` });
         resolve();
+      };
+      child.on('exit', (code, signal) =>
+        ended(
+          signal !== null ? `killed by ${signal}` : `exited with code ${code ?? '?'}`,
+          signal === 'SIGSEGV' || signal === 'SIGABRT' || signal === 'SIGBUS' ? 'crashed' : 'exit',
+        ),
+      );
+      // A PHP that could not be started (ENOENT, EACCES) has no pid and never emits 'exit'.
+      child.on('error', (e) => {
+        if (child.pid === undefined) ended(`could not be started (${e.message})`, 'bootstrap');
       });
     });
   }
@@ -256,6 +263,8 @@ export class PhpWorker {
   }
 
   private signalGroup(signal: NodeJS.Signals): void {
+    // No pid (never started): process.kill(-0) would signal itop-cron's own process group.
+    if (this.pid <= 0) return;
     try {
       if (process.platform === 'win32') this.child.kill(signal);
       else process.kill(-this.pid, signal);
