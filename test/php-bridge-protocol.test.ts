@@ -5,7 +5,7 @@
 // bridge cannot bootstrap, and 200 runs in one worker.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test, { type TestContext } from 'node:test';
 import { PhpBridge } from '../src/php/bridge.js';
@@ -206,6 +206,42 @@ test('the PHP bridge protocol on the fixture root', { skip: noPhp, timeout: 180_
       t.diagnostic(`${cls}: answered ${killMs} ms after the abort`);
     });
   }
+
+  await t.test("a deadline during iTop's bootstrap kills the starting worker at once", async (t) => {
+    const r = fixtureRoot();
+    writeFileSync(join(r, 'data', 'fixture-bootstrap-hangs'), '');
+    const { bridge } = openBridge(t, r);
+    const ctl = new AbortController();
+    const answer = bridge.run('FixtureNormal', Math.floor(Date.now() / 1000) + 60, { signal: ctl.signal });
+    await waitFor('the bootstrap started', () => existsSync(join(r, 'data', 'fixture-bootstrap.pid')));
+    const pid = Number(readFileSync(join(r, 'data', 'fixture-bootstrap.pid'), 'utf8'));
+    const abortedAt = Date.now();
+    ctl.abort();
+    const a = await answer;
+    const ms = Date.now() - abortedAt;
+    assert.deepEqual([a.ok, a.kind], [false, 'killed'], JSON.stringify(a));
+    assert.ok(ms < 3000, `answered ${ms} ms after the abort (iTop's bootstrap may take a minute)`);
+    assert.equal(alive(pid), false, `the bootstrapping worker ${pid} is gone`);
+    assert.equal(bridge.started, 0);
+  });
+
+  await t.test("the end of the run during iTop's bootstrap ends the starting worker", async (t) => {
+    const r = fixtureRoot();
+    writeFileSync(join(r, 'data', 'fixture-bootstrap-hangs'), '');
+    const { bridge } = openBridge(t, r);
+    const listed = bridge.list().then(
+      () => 'listed',
+      (e: unknown) => (e as Error).name,
+    );
+    await waitFor('the bootstrap started', () => existsSync(join(r, 'data', 'fixture-bootstrap.pid')));
+    const pid = Number(readFileSync(join(r, 'data', 'fixture-bootstrap.pid'), 'utf8'));
+    const closedAt = Date.now();
+    await bridge.close();
+    assert.equal(await listed, 'BridgeError');
+    const ms = Date.now() - closedAt;
+    assert.ok(ms < 3000, `list() rejected ${ms} ms after close()`);
+    assert.equal(alive(pid), false, `the bootstrapping worker ${pid} is gone`);
+  });
 
   await t.test('memory exhaustion is kind php-fatal, exit() is kind exit: one failed run each, then a new worker', async (t) => {
     const { bridge } = openBridge(t, root);

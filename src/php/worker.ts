@@ -56,6 +56,8 @@ export interface WorkerOptions {
   readonly opcache: boolean;
   /** How long the bootstrap may take (ms). */
   readonly startTimeoutMs?: number;
+  /** Aborted (the task's deadline, the end of the run): the bootstrapping worker is killed at once. */
+  readonly signal?: AbortSignal;
 }
 
 /** A worker that could not start or died: the error is what the task's run reports. */
@@ -176,14 +178,25 @@ export class PhpWorker {
     const worker = new PhpWorker(child, nonce, o.log.child({ phpWorker: child.pid }));
     const timeoutMs = o.startTimeoutMs ?? 60_000;
     let timer: NodeJS.Timeout | undefined;
+    let onAbort: (() => void) | undefined;
     const ready = await Promise.race([
       worker.expect(undefined),
       spawnError,
       new Promise<BridgeAnswer>((resolve) => {
         timer = setTimeout(() => resolve({ ok: false, kind: 'bootstrap', error: `iTop's bootstrap took more than ${timeoutMs / 1000}s` }), timeoutMs);
       }),
+      new Promise<BridgeAnswer>((resolve) => {
+        // Synchronous: the process exit handler aborts too, and cannot wait.
+        onAbort = (): void => {
+          worker.killNow();
+          resolve({ ok: false, kind: 'killed', error: "the PHP worker was killed during iTop's bootstrap" });
+        };
+        if (o.signal?.aborted === true) onAbort();
+        else o.signal?.addEventListener('abort', onAbort, { once: true });
+      }),
     ]);
     clearTimeout(timer);
+    if (onAbort !== undefined) o.signal?.removeEventListener('abort', onAbort);
     if (!ready.ok) {
       await worker.kill();
       throw new BridgeError(ready.kind ?? 'bootstrap', `the PHP bridge could not start iTop: ${ready.error ?? 'no answer'}`);
