@@ -299,13 +299,17 @@ test('the PHP bridge protocol on the fixture root', { skip: noPhp, timeout: 180_
     }
   });
 
-  const broken: Array<[string, (r: string) => void, string, RegExp]> = [
+  const startup = (r: string, php: string): void => writeFileSync(join(r, 'application', 'startup.inc.php'), php);
+  const broken: Array<[string, (r: string) => void, string, RegExp, string?]> = [
     ['a root without approot.inc.php', (r) => rmSync(join(r, 'approot.inc.php')), 'admin', /no iTop sources in '.*' \(approot\.inc\.php is missing\)$/],
     ['a root without config-itop.php', (r) => rmSync(join(r, 'conf'), { recursive: true }), 'admin', /iTop is not yet installed$/],
     ['a read-only iTop', (r) => writeFileSync(join(r, 'data', '.readonly'), ''), 'admin', /iTop is read-only$/],
     ['a user iTop does not know', () => undefined, 'nobody', /cannot log in the iTop user 'nobody'$/],
+    ['a startup.inc.php that does not parse', (r) => startup(r, '<?php this is not PHP;'), 'admin', /syntax error, unexpected identifier "is"$/],
+    // Not an exception: a compile error ends PHP, the bridge's shutdown handler answers it.
+    ['a PHP fatal error during the bootstrap', (r) => startup(r, '<?php class ItopCronBridge {}'), 'admin', /Cannot declare class ItopCronBridge.* in .*startup\.inc\.php:1$/, 'php-fatal'],
   ];
-  for (const [what, breakIt, login, expected] of broken) {
+  for (const [what, breakIt, login, expected, kind = 'bootstrap'] of broken) {
     await t.test(`${what}: list() rejects with a one-line bootstrap error`, async (t) => {
       const r = fixtureRoot();
       breakIt(r);
@@ -315,7 +319,7 @@ test('the PHP bridge protocol on the fixture root', { skip: noPhp, timeout: 180_
         (err: unknown) => err as Error & { kind?: string },
       );
       assert.equal(e.name, 'BridgeError');
-      assert.equal(e.kind, 'bootstrap');
+      assert.equal(e.kind, kind);
       assert.match(e.message, /^the PHP bridge could not start iTop: /);
       assert.match(e.message, expected);
       assert.doesNotMatch(e.message, /\n/);
