@@ -1,8 +1,8 @@
 // The PHP bridge's protocol (php/bridge.php, src/php/worker.ts, src/php/bridge.ts) on the project's own
 // fake iTop root (test/fixtures/php-root: the interfaces and one process class per behaviour), no database:
 // the listing, what a task returns, echoes and warns, each exception kind, a task killed at its deadline
-// (sleeping, busy, ignoring TERM), memory exhaustion, exit(), a PHP that cannot be started, roots the
-// bridge cannot bootstrap, and 200 runs in one worker.
+// (sleeping, busy, ignoring TERM, still bootstrapping), memory exhaustion, exit(), a segfault, a PHP that
+// cannot be started, roots the bridge cannot bootstrap, and 200 runs in one worker.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,13 +18,16 @@ import { tempDir } from './helpers/tempDir.js';
 const FIXTURE = join(import.meta.dirname, 'fixtures', 'php-root');
 const PHP = findPhp('php');
 const noPhp = PHP === undefined ? 'php is not installed (the PHP bridge needs it)' : false;
-const pcntl = PHP !== undefined && spawnSync(PHP, ['-r', 'echo function_exists("pcntl_signal") ? "yes" : "no";'], { encoding: 'utf8' }).stdout === 'yes';
+const phpHas = (fn: string): boolean =>
+  PHP !== undefined && spawnSync(PHP, ['-r', `echo function_exists("${fn}") ? "yes" : "no";`], { encoding: 'utf8' }).stdout === 'yes';
+const pcntl = phpHas('pcntl_signal');
+const posix = phpHas('posix_kill');
 
 /** The classes the fixture's discovery returns, in its order. */
 const CLASSES = [
   'FixtureNormal', 'FixtureEcho', 'FixtureWarning', 'FixtureInvalidConfig', 'FixtureFatal', 'FixtureGoneAway',
   'FixtureException', 'FixtureError', 'FixtureSleep', 'FixtureBusy', 'FixtureIgnoreTerm', 'FixtureMemory',
-  'FixtureExit', 'FixtureCounter', 'FixtureRawOutput', 'FixtureBrokenPeriodicity', 'FixtureScheduled',
+  'FixtureExit', 'FixtureSegfault', 'FixtureCounter', 'FixtureRawOutput', 'FixtureBrokenPeriodicity', 'FixtureScheduled',
 ];
 /** FixtureScheduled's next occurrence: 2030-01-01 03:00:00 UTC. */
 const NEXT = 1893466800;
@@ -254,6 +257,16 @@ test('the PHP bridge protocol on the fixture root', { skip: noPhp, timeout: 180_
     assert.deepEqual([e.a.ok, e.a.kind, e.a.error, e.out], [false, 'exit', 'the task ended the PHP process (exit)', 'about to exit\n']);
     assert.equal((await run(bridge, 'FixtureNormal')).a.ok, true);
     assert.equal(bridge.started, 3);
+  });
+
+  await t.test('a PHP crash (SIGSEGV) is kind crashed: one failed run, then a new worker', { skip: posix ? false : 'PHP has no posix: the fixture cannot crash it' }, async (t) => {
+    const { bridge } = openBridge(t, root);
+    const pid = await workerPid(bridge);
+    const { a } = await run(bridge, 'FixtureSegfault');
+    assert.deepEqual([a.ok, a.kind, a.error], [false, 'crashed', 'the PHP worker killed by SIGSEGV']);
+    assert.equal(alive(pid), false);
+    assert.match(String((await run(bridge, 'FixtureCounter')).a.message), /^call 1 in \d+$/);
+    assert.equal(bridge.started, 2);
   });
 
   await t.test('200 consecutive runs in one worker: every answer is the right one', async (t) => {
