@@ -52,6 +52,8 @@ export class PhpBridge implements AsyncTaskRunner {
   private readonly idle: Idle[] = [];
   private readonly busy = new Set<PhpWorker>();
   private readonly onExit = (): void => this.killAllNow();
+  /** Aborted by close() and at process exit: a worker still bootstrapping is killed. */
+  private readonly closing = new AbortController();
   private closed = false;
   /** Workers started during this run (for the log and the tests). */
   started = 0;
@@ -82,7 +84,7 @@ export class PhpBridge implements AsyncTaskRunner {
     return this.request({ op: 'async', id }, signal !== undefined ? { signal } : {});
   }
 
-  private async acquire(): Promise<{ worker: PhpWorker; signature: string }> {
+  private async acquire(signal: AbortSignal | undefined): Promise<{ worker: PhpWorker; signature: string }> {
     if (this.closed) throw new BridgeError('exit', 'the PHP bridge is closed');
     const signature = itopSignature(this.o.itopRoot);
     for (let it = this.idle.pop(); it !== undefined; it = this.idle.pop()) {
@@ -96,6 +98,7 @@ export class PhpBridge implements AsyncTaskRunner {
       login: this.o.login,
       log: this.o.log,
       opcache: this.o.settings.opcache,
+      signal: signal === undefined ? this.closing.signal : AbortSignal.any([signal, this.closing.signal]),
     });
     this.started++;
     return { worker, signature };
@@ -119,7 +122,15 @@ export class PhpBridge implements AsyncTaskRunner {
   }
 
   private async request(req: Record<string, unknown>, opts: RequestOptions = {}): Promise<BridgeAnswer> {
-    const { worker, signature } = await this.acquire();
+    let acquired: { worker: PhpWorker; signature: string };
+    try {
+      acquired = await this.acquire(opts.signal);
+    } catch (e) {
+      // Stopped while iTop bootstrapped: answered as a kill during the task, not as a broken iTop.
+      if (e instanceof BridgeError && e.kind === 'killed' && opts.signal?.aborted === true) return { ok: false, kind: 'killed', error: e.message };
+      throw e;
+    }
+    const { worker, signature } = acquired;
     this.busy.add(worker);
     const startedMs = Date.now();
     let killed = false;
@@ -149,6 +160,7 @@ export class PhpBridge implements AsyncTaskRunner {
   /** Ends every worker (the end of the run). */
   async close(): Promise<void> {
     this.closed = true;
+    this.closing.abort();
     process.off('exit', this.onExit);
     const all = [...this.idle.map((i) => i.worker), ...this.busy];
     this.idle.length = 0;
@@ -156,6 +168,7 @@ export class PhpBridge implements AsyncTaskRunner {
   }
 
   private killAllNow(): void {
+    this.closing.abort();
     for (const i of this.idle) i.worker.killNow();
     for (const w of this.busy) w.killNow();
   }

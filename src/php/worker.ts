@@ -56,6 +56,8 @@ export interface WorkerOptions {
   readonly opcache: boolean;
   /** How long the bootstrap may take (ms). */
   readonly startTimeoutMs?: number;
+  /** Aborted (the task's deadline, the end of the run): the bootstrapping worker is killed at once. */
+  readonly signal?: AbortSignal;
 }
 
 /** A worker that could not start or died: the error is what the task's run reports. */
@@ -128,17 +130,24 @@ export class PhpWorker {
     child.stderr.on('data', (chunk: string) => this.onStray('stderr', chunk));
     child.stdin.on('error', () => undefined); // EPIPE once the worker died: its exit is what counts
     this.exit = new Promise((resolve) => {
-      child.on('exit', (code, signal) => {
+      const ended = (text: string, kind: string): void => {
+        if (this.exited) return;
         this.exited = true;
-        this.exitText = signal !== null ? `killed by ${signal}` : `exited with code ${code ?? '?'}`;
+        this.exitText = text;
         const p = this.pending;
         this.pending = undefined;
-        p?.resolve({
-          ok: false,
-          kind: signal === 'SIGSEGV' || signal === 'SIGABRT' || signal === 'SIGBUS' ? 'crashed' : 'exit',
-          error: `the PHP worker ${this.exitText}`,
-        });
+        p?.resolve({ ok: false, kind, error: `the PHP worker ${text}` });
         resolve();
+      };
+      child.on('exit', (code, signal) =>
+        ended(
+          signal !== null ? `killed by ${signal}` : `exited with code ${code ?? '?'}`,
+          signal === 'SIGSEGV' || signal === 'SIGABRT' || signal === 'SIGBUS' ? 'crashed' : 'exit',
+        ),
+      );
+      // A PHP that could not be started (ENOENT, EACCES) has no pid and never emits 'exit'.
+      child.on('error', (e) => {
+        if (child.pid === undefined) ended(`could not be started (${e.message})`, 'bootstrap');
       });
     });
   }
@@ -169,14 +178,25 @@ export class PhpWorker {
     const worker = new PhpWorker(child, nonce, o.log.child({ phpWorker: child.pid }));
     const timeoutMs = o.startTimeoutMs ?? 60_000;
     let timer: NodeJS.Timeout | undefined;
+    let onAbort: (() => void) | undefined;
     const ready = await Promise.race([
       worker.expect(undefined),
       spawnError,
       new Promise<BridgeAnswer>((resolve) => {
         timer = setTimeout(() => resolve({ ok: false, kind: 'bootstrap', error: `iTop's bootstrap took more than ${timeoutMs / 1000}s` }), timeoutMs);
       }),
+      new Promise<BridgeAnswer>((resolve) => {
+        // Synchronous: the process exit handler aborts too, and cannot wait.
+        onAbort = (): void => {
+          worker.killNow();
+          resolve({ ok: false, kind: 'killed', error: "the PHP worker was killed during iTop's bootstrap" });
+        };
+        if (o.signal?.aborted === true) onAbort();
+        else o.signal?.addEventListener('abort', onAbort, { once: true });
+      }),
     ]);
     clearTimeout(timer);
+    if (onAbort !== undefined) o.signal?.removeEventListener('abort', onAbort);
     if (!ready.ok) {
       await worker.kill();
       throw new BridgeError(ready.kind ?? 'bootstrap', `the PHP bridge could not start iTop: ${ready.error ?? 'no answer'}`);
@@ -256,6 +276,8 @@ export class PhpWorker {
   }
 
   private signalGroup(signal: NodeJS.Signals): void {
+    // No pid (never started): process.kill(-0) would signal itop-cron's own process group.
+    if (this.pid <= 0) return;
     try {
       if (process.platform === 'win32') this.child.kill(signal);
       else process.kill(-this.pid, signal);

@@ -13,6 +13,12 @@ import type { TaskContext } from '../../src/tasks/types.js';
 import type { Clock } from '../../src/time/clock.js';
 import type { TestDb } from './testDb.js';
 
+/** Database settings for a test that opens no database (the PHP bridge's fixture root has none). */
+export const NO_DB: DbSettings = {
+  host: '127.0.0.1:1', user: 'nobody', password: '', name: 'none', prefix: '',
+  tlsEnabled: false, tlsCa: undefined, socketPath: undefined,
+};
+
 /** A configuration for these database settings and `$MySettings` (time zone Europe/Paris, as iTop's default). */
 export function configWith(db: DbSettings, settings: PhpArray = {}, appRoot?: string): Config {
   return {
