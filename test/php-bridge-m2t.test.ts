@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import test from 'node:test';
 import { runCli, writeParamFile, type CliResult } from './helpers/cli.js';
 import { imapServerMissing, startImapServer } from './helpers/imapServer.js';
-import { ADMIN, installedItop, realItopMissing, type InstalledItop } from './helpers/installedItop.js';
+import { ADMIN, installedDir, installedItop, realItopMissing, type InstalledItop } from './helpers/installedItop.js';
 
 const MODULE = readFileSync(join(import.meta.dirname, 'fixtures', 'itop-cron-test-async-task.php'), 'utf8');
 
@@ -32,6 +32,12 @@ function logLines(r: CliResult): Array<Record<string, unknown>> {
     .split('\n')
     .filter((l) => l.startsWith('{'))
     .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+/** The classes started in a verbose output's first pass (up to its first `Sleeping...`), in order. */
+function firstPassTasks(out: string): string[] {
+  const end = out.indexOf('\nSleeping...');
+  return [...(end < 0 ? out : out.slice(0, end)).matchAll(/^>> === \S+ \S+ Starting: (\S+)/gm)].map((m) => m[1] ?? '');
 }
 
 /** A mail from the Person the fresh database holds (a known caller: no contact is created). */
@@ -82,14 +88,18 @@ test('itop-cron on a real iTop 3.2 with mail-to-ticket', { skip: missing, timeou
       'EmailBackgroundProcess answered through the PHP bridge',
     );
     assert.match(imap.log(), /Login: user=<support>/);
+    const reference = readFileSync(join(installedDir() ?? '', 'outputs', 'cron-m2t-verbose.txt'), 'utf8');
+    assert.deepEqual(firstPassTasks(r.stdout), firstPassTasks(reference), "the tasks of cron.php's first pass on this tree, in its order");
+    for (const secret of [imap.user.password, ADMIN.password]) assert.ok(!(r.stdout + r.stderr).includes(secret), 'no password in the output');
 
-    const tickets = await itop.db.query<{ title: string; caller_id: number; finalclass: string }>(
-      'SELECT t.title, t.caller_id, t.finalclass FROM ticket t JOIN ticket_request r ON r.id = t.id WHERE t.title = ?',
+    const tickets = await itop.db.query<{ title: string; caller_id: number; finalclass: string; description: string }>(
+      'SELECT t.title, t.caller_id, t.finalclass, t.description FROM ticket t JOIN ticket_request r ON r.id = t.id WHERE t.title = ?',
       [subject],
     );
     assert.equal(tickets.length, 1, 'one UserRequest titled with the subject');
     assert.equal(tickets[0]?.finalclass, 'UserRequest');
     assert.equal(Number(tickets[0]?.caller_id), 1, 'the caller is the Person whose address sent it');
+    assert.match(tickets[0]?.description ?? '', /out of toner/, 'the body is the description');
 
     const s = await cli(['status', '--json']);
     const report = JSON.parse(s.stdout) as { tasks: Array<{ className: string; runner: string; status: string }> };
