@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import test from 'node:test';
 import { runCli, writeParamFile, type CliResult } from './helpers/cli.js';
 import { imapServerMissing, startImapServer } from './helpers/imapServer.js';
-import { ADMIN, installedDir, installedItop, realItopMissing, type InstalledItop } from './helpers/installedItop.js';
+import { ADMIN, installedDir, installedItop, realItopMissing, setItopSetting, type InstalledItop } from './helpers/installedItop.js';
 
 const MODULE = readFileSync(join(import.meta.dirname, 'fixtures', 'itop-cron-test-async-task.php'), 'utf8');
 
@@ -65,6 +65,20 @@ test('itop-cron on a real iTop 3.2 with mail-to-ticket', { skip: missing, timeou
       timeoutMs: 120_000,
     });
 
+  // The test module's class has a table of its own, joined to priv_async_task by id (as iTop's setup would create it).
+  await itop.db.execute(
+    "CREATE TABLE priv_itop_cron_test_async (id INT(11) NOT NULL PRIMARY KEY, marker VARCHAR(255) DEFAULT '', outcome VARCHAR(255) DEFAULT 'ok') ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci",
+  );
+  /** A planned ItopCronTestAsyncTask (its priv_async_task row and its own row); returns its id. */
+  const addAsync = async (marker: string, outcome: string, created = '2026-01-01 00:00:00'): Promise<number> => {
+    const row = await itop.db.execute(
+      "INSERT INTO priv_async_task (status, created, planned, event_id, remaining_retries, realclass) VALUES ('planned', ?, NULL, 0, 0, 'ItopCronTestAsyncTask')",
+      [created],
+    );
+    await itop.db.execute('INSERT INTO priv_itop_cron_test_async (id, marker, outcome) VALUES (?, ?, ?)', [row.insertId, marker, outcome]);
+    return row.insertId;
+  };
+
   await t.test('an e-mail in the IMAP inbox becomes a ticket through iTop\'s EmailBackgroundProcess', async (tt) => {
     const imap = await startImapServer(tt);
     const inbox = await itop.db.execute(
@@ -110,18 +124,8 @@ test('itop-cron on a real iTop 3.2 with mail-to-ticket', { skip: missing, timeou
   });
 
   await t.test("an async task of a non-mail class runs in iTop's PHP through itop-cron's ExecAsyncTask", async () => {
-    await itop.db.execute(
-      'CREATE TABLE priv_itop_cron_test_async (id INT(11) NOT NULL PRIMARY KEY, marker VARCHAR(255) DEFAULT \'\', outcome VARCHAR(255) DEFAULT \'ok\') ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci',
-    );
-    const add = async (marker: string, outcome: string): Promise<number> => {
-      const row = await itop.db.execute(
-        "INSERT INTO priv_async_task (status, created, planned, event_id, remaining_retries, realclass) VALUES ('planned', '2026-01-01 00:00:00', NULL, 0, 0, 'ItopCronTestAsyncTask')",
-      );
-      await itop.db.execute('INSERT INTO priv_itop_cron_test_async (id, marker, outcome) VALUES (?, ?, ?)', [row.insertId, marker, outcome]);
-      return row.insertId;
-    };
-    const good = await add('itop-cron-test-async.json', 'ok');
-    const bad = await add('never-written.json', 'fail');
+    const good = await addAsync('itop-cron-test-async.json', 'ok');
+    const bad = await addAsync('never-written.json', 'fail');
 
     const r = await cli(['--verbose=1']);
     assert.equal(r.code, 0, r.stdout + r.stderr);
@@ -145,5 +149,27 @@ test('itop-cron on a real iTop 3.2 with mail-to-ticket', { skip: missing, timeou
     );
     const planned = await itop.db.query<{ n: number }>("SELECT COUNT(*) AS n FROM priv_async_task WHERE status = 'planned'");
     assert.equal(Number(planned[0]?.n), 0, 'no async task left planned');
+  });
+
+  await t.test("an async task hung in iTop's PHP is killed at ExecAsyncTask's deadline, counted as a failed attempt, and the next task runs", async () => {
+    const hung = await addAsync('hung.json', 'hang', '2026-01-01 00:00:02');
+    const after = await addAsync('after-hung.json', 'ok', '2026-01-01 00:00:03');
+    setItopSetting(itop.configFile, 'itop_cron.task_deadlines', "'ExecAsyncTask=2'");
+    try {
+      const r = await cli(['--verbose=1'], 10);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, /ExecAsyncTask exceeded its hard deadline of 2s/);
+      const rows = await itop.db.query<{ id: number; status: string; last_error: string }>(
+        'SELECT id, status, last_error FROM priv_async_task WHERE id IN (?, ?)',
+        [hung, after],
+      );
+      assert.equal(rows.length, 1, `the task after the hung one ran and was deleted\n${r.stdout}`);
+      assert.equal(Number(rows[0]?.id), hung);
+      assert.equal(rows[0]?.status, 'error', 'no retries configured: the killed attempt ends the task, never left running');
+      assert.match(rows[0]?.last_error ?? '', /Interrupted in iTop's PHP/);
+      assert.ok(existsSync(join(itop.root, 'data', 'after-hung.json')));
+    } finally {
+      setItopSetting(itop.configFile, 'itop_cron.task_deadlines', "''");
+    }
   });
 });
