@@ -32,6 +32,8 @@ $argv = array($argv[0] ?? 'bridge.php');
 $_SERVER['argv'] = $argv;
 $_SERVER['argc'] = 1;
 ini_set('display_errors', 'stderr');
+// Shown once on stderr (which itop-cron logs), not a second time by the CLI's error log.
+ini_set('log_errors', '0');
 
 /** State shared with the shutdown handler. */
 final class ItopCronBridge

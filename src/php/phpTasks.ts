@@ -88,7 +88,7 @@ export function composeTasks(
     const own = byClass.get(l.class);
     byClass.delete(l.class);
     if (own !== undefined && !forced.has(l.class)) tasks.push(own);
-    else if (l.kind === 'unknown') {
+    else if (l.kind === 'unknown' || (l.kind === 'periodic' && l.error !== undefined)) {
       unusable.push(l);
       if (own !== undefined) tasks.push(own);
     } else tasks.push(phpTask(bridge, l, timezone));

@@ -16,7 +16,8 @@ async function recordKilled(ctx: TaskContext, row: AsyncTaskRow, why: string): P
   if (now?.status !== 'running') return;
   const plan = planFailure(row, retryPolicy(ctx.config, row.realclass), why, 0, ctx.clock);
   await recordFailure(ctx.db, row.id, plan.update, now.started);
-  ctx.log.warn({ asyncTask: row.id, realclass: row.realclass, status: plan.update.status }, `async task #${row.id}: ${why}`);
+  const fate = plan.update.status === 'planned' ? 'requeued' : 'no retry left';
+  ctx.log.warn({ asyncTask: row.id, realclass: row.realclass, status: plan.update.status }, `async task #${row.id}: ${why}; ${fate}`);
 }
 
 /** Runs the due tasks of the other classes until the deadline; returns how many ran. */
@@ -36,7 +37,7 @@ export async function runOtherClassesInPhp(ctx: TaskContext, php: AsyncTaskRunne
         continue;
       }
       if (a.kind === 'killed' || a.kind === 'crashed' || a.kind === 'exit' || a.kind === 'php-fatal') {
-        await recordKilled(ctx, row, `Interrupted in iTop's PHP (${a.error ?? a.kind}); requeued`);
+        await recordKilled(ctx, row, `Interrupted in iTop's PHP (${a.error ?? a.kind})`);
         if (a.kind === 'killed') return processed;
         continue;
       }
