@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import test from 'node:test';
 import { runCli, writeParamFile, type CliResult } from './helpers/cli.js';
-import { ADMIN, installedItop, realItopMissing } from './helpers/installedItop.js';
+import { ADMIN, installedItop, realItopMissing, setItopSetting } from './helpers/installedItop.js';
 import { waitFor } from './helpers/fault.js';
 import { lockName } from '../src/db/lock.js';
 
@@ -109,5 +109,30 @@ test('itop-cron and the real cron.php on one real iTop 3.2', { skip: missing, ti
     const runner = Object.fromEntries(report.tasks.map((x) => [x.className, x.runner]));
     assert.equal(runner['ObsolescenceDateUpdater'], 'php');
     assert.equal(runner['CheckStopWatchThresholds'], 'native');
+  });
+
+  await t.test('itop_cron.php_tasks runs a class in PHP although itop-cron has it; itop_cron.php_bridge = false turns PHP off', async () => {
+    setItopSetting(itop.configFile, 'itop_cron.php_tasks', "'InlineImageGC'");
+    try {
+      const r = await ours(['--verbose=1'], { ITOP_CRON_MAX_EXECUTION_TIME: '2', ITOP_CRON_LOG_LEVEL: 'debug' });
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, /\nInlineImageGC: Cleaned 0 old temporary InlineImage\(s\) and 0 old temporary Attachment\(s\)\.\n/);
+      assert.match(r.stderr, /"task":"InlineImageGC".*"msg":"PHP task answered"/, "iTop's own InlineImageGC answered");
+      const s = JSON.parse((await ours(['status', '--json'])).stdout) as { tasks: Array<{ className: string; runner: string }> };
+      assert.equal(s.tasks.find((x) => x.className === 'InlineImageGC')?.runner, 'php');
+    } finally {
+      setItopSetting(itop.configFile, 'itop_cron.php_tasks', "''");
+    }
+    setItopSetting(itop.configFile, 'itop_cron.php_bridge', 'false');
+    try {
+      const r = await ours(['--verbose=1'], { ITOP_CRON_MAX_EXECUTION_TIME: '1' });
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, /\nWARNING: no runner for ObsolescenceDateUpdater: the PHP bridge is turned off/);
+      const s = await ours(['status']);
+      assert.equal(s.code, 1);
+      assert.match(s.stdout, /ObsolescenceDateUpdater has no runner: the PHP bridge is turned off/);
+    } finally {
+      setItopSetting(itop.configFile, 'itop_cron.php_bridge', 'true');
+    }
   });
 });
