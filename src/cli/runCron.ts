@@ -37,7 +37,7 @@ export interface CronInvocation {
   readonly observer?: RunObserver;
 }
 
-/** The usage block when auth_user or auth_pwd is missing (spec §1.3), exit 254. */
+/** The usage block when auth_user or auth_pwd is missing, exit 254. */
 function requireCredentials(options: RunOptions, out: TextSink): { user: string; pwd: string } | undefined {
   for (const [name, value] of [
     ['auth_user', options.authUser],
@@ -52,7 +52,7 @@ function requireCredentials(options: RunOptions, out: TextSink): { user: string;
 }
 
 /**
- * `--status_only=1`: the 6-column table by class name, no lock, no resync (spec §1.4). One write for the
+ * `--status_only=1`: the 6-column table by class name, no lock, no resync. One write for the
  * whole table: a line per write is a system call per registry row on a pipe.
  */
 export async function printStatus(db: Db, out: TextSink): Promise<void> {
@@ -60,7 +60,7 @@ export async function printStatus(db: Db, out: TextSink): Promise<void> {
 }
 
 /**
- * The main section of cron.php from the credential check on (spec §1.1 steps 11–18, §1.5), returning the
+ * The main section of cron.php from the credential check on, returning the
  * exit code. Errors of the main section print `ERROR: '<message>'` and keep exit code 0, as cron.php.
  */
 export async function runCron(inv: CronInvocation): Promise<number> {
@@ -155,7 +155,7 @@ async function fullRunModules(): Promise<{
   return { cronExec, loadTasks, hardDeadlineGraceMs, openBridge };
 }
 
-/** Maps how the loop ended to cron.php's last lines and exit code (spec §1.6, §1.7). */
+/** Maps how the loop ended to cron.php's last lines and exit code. */
 function afterRun(exit: CronExit | undefined, inv: CronInvocation): number {
   const { out, clock, log } = inv;
   switch (exit?.kind) {
@@ -178,7 +178,7 @@ function afterRun(exit: CronExit | undefined, inv: CronInvocation): number {
 
 /**
  * cron.php's `DBHasAccess(ACCESS_ADMIN_WRITE)`: `access_mode` must have bit 2, and no restore may be running
- * (the `restore.production` lock, spec §1.1 step 6).
+ * (the `restore.production` lock).
  */
 async function adminWriteAllowed(config: Config, db: Db): Promise<boolean> {
   if ((config.accessMode & 2) === 0) return false;

@@ -1,6 +1,5 @@
 /**
- * Environment variables and the `.env` file: the third configuration source (DESIGN.md "Configuration
- * sources"), below the command line and parameter files, above config-itop.php.
+ * Environment variables and the `.env` file: the third configuration source , below the command line and parameter files, above config-itop.php.
  */
 import { statSync } from 'node:fs';
 import { createRequire } from 'node:module';

@@ -1,5 +1,5 @@
 /**
- * cron.php's parameter files (spec §1.2), parsed exactly as iTop parses them, quirks included: a `#`
+ * cron.php's parameter files, parsed exactly as iTop parses them, quirks included: a `#`
  * anywhere truncates the line, the key is greedy up to the last `=` of its first token, quotes are
  * kept. Administrators' existing `cron.params` files must mean the same thing here as with PHP.
  */

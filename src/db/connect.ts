@@ -9,7 +9,7 @@ import type { Db, Queryable, SqlParam } from './types.js';
 import { bounded, CLOSE_TIMEOUT_MS, DbTimeoutError, DEFAULT_STATEMENT_TIMEOUT_MS, statementTimeoutMs } from './bounds.js';
 
 /**
- * mysql2 options for iTop's database settings (spec §9): host forms `host`, `host:port`, `p:host[:port]`,
+ * mysql2 options for iTop's database settings: host forms `host`, `host:port`, `p:host[:port]`,
  * `localhost` without port = the Unix socket; utf8mb4_unicode_ci as iTop's `SET NAMES`; naive DATETIMEs
  * kept as strings (they are iTop-local times); TLS per `db_tls.*`.
  */

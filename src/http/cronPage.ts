@@ -1,7 +1,7 @@
 /**
  * The web page equivalent of calling iTop's webservices/cron.php through the web server: HTTP Basic login
  * of an iTop administrator, then one cron execution whose text is streamed as it is produced (cron.php
- * buffers it until the end, spec §11.25), bounded by `cron_max_execution_time` like the command line.
+ * buffers it until the end), bounded by `cron_max_execution_time` like the command line.
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { finished } from 'node:stream/promises';
@@ -37,7 +37,7 @@ export interface CronPageContext {
   readonly track: (controller: AbortController) => () => void;
 }
 
-/** The flags a request may set, read as cron.php reads them (spec §1.2). */
+/** The flags a request may set, read as cron.php reads them. */
 export interface CronQuery {
   readonly verbose: boolean;
   readonly debug: boolean;

@@ -5,8 +5,7 @@ import { RotatingFile, type RotatingFileOptions } from './logFile.js';
 import { AppendFile, FallbackDestination, stderrSink } from './safeDestination.js';
 
 /**
- * Keys whose values never reach a log line, wherever they sit in a logged object (DESIGN.md: secrets stay
- * secret). pino's redaction works on paths, so list the usual depths.
+ * Keys whose values never reach a log line, wherever they sit in a logged object. pino's redaction works on paths, so list the usual depths.
  */
 const SECRET_KEYS = ['password', 'pwd', 'auth_pwd', 'db_pwd', 'authPwd', 'pass', 'secret', 'authorization'];
 const REDACT_PATHS = SECRET_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`]);

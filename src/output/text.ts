@@ -1,5 +1,5 @@
 /**
- * cron.php's text output, byte for byte (spec §1.6, §3.6). Pure functions returning lines without
+ * cron.php's text output, byte for byte. Pure functions returning lines without
  * the trailing newline; the caller writes them to stdout.
  */
 

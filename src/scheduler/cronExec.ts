@@ -21,7 +21,7 @@ export type CronExit =
   | { kind: 'lock-lost' }
   | { kind: 'gone-away'; className: string; errno: number };
 
-/** How often the maintenance flag files are checked while sleeping (spec §1.8: "ideally every second"). */
+/** How often the maintenance flag files are checked while sleeping. */
 const FLAG_POLL_MS = 1000;
 
 /**
@@ -40,7 +40,7 @@ async function pause(env: RunEnv, seconds: number): Promise<boolean> {
   return true;
 }
 
-/** cron.php keeps the first position of a class and the last row read for it (spec §3.1). */
+/** cron.php keeps the first position of a class and the last row read for it. */
 function byClass(rows: readonly NamedTaskRow[]): Map<string, NamedTaskRow> {
   const map = new Map<string, NamedTaskRow>();
   for (const r of rows) map.set(r.class_name, r);
@@ -48,7 +48,7 @@ function byClass(rows: readonly NamedTaskRow[]): Map<string, NamedTaskRow> {
 }
 
 /**
- * cron.php's CronExec (spec §3.1): resync the registry, then until `cron_max_execution_time` run the due
+ * cron.php's CronExec: resync the registry, then until `cron_max_execution_time` run the due
  * tasks one after the other and sleep `cron_sleep`. Each idle pass costs one SQL statement, which also
  * checks that the cron lock is still ours.
  */

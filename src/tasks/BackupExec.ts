@@ -1,5 +1,5 @@
 /**
- * iTop's BackupExec (spec §7.4, §11.20): on the weekly schedule of the `itop-backup` module, dumps the
+ * iTop's BackupExec: on the weekly schedule of the `itop-backup` module, dumps the
  * database with the real mysqldump and archives it with the configuration as
  * `<backup dir><name>.tar.gz`, keeping `retention_count` backups. Beyond cron.php: the backup lock is
  * awaited only until the task's deadline, the archive appears under its final name only when complete,
@@ -24,7 +24,7 @@ import type { BackgroundTask, TaskContext } from './types.js';
 
 const MODULE = 'itop-backup';
 
-/** The defaults the itop-backup module writes into its section of the configuration (spec §5). */
+/** The defaults the itop-backup module writes into its section of the configuration. */
 const MODULE_DEFAULTS = { week_days: 'monday, tuesday, wednesday, thursday, friday', time: '23:30', retention_count: 5 };
 
 type BackupSetting = 'enabled' | 'week_days' | 'time' | 'retention_count' | 'mysql_bindir' | 'file_name_format' | 'extra_files';
@@ -75,7 +75,7 @@ function reporter(ctx: TaskContext): { info: (m: string) => void; error: (m: str
 
 /**
  * Takes the `backup.production` lock (the one of iTop's manual backup, restore and upgrade), waiting at
- * most until the task's deadline instead of forever (spec §11.20).
+ * most until the task's deadline instead of forever.
  */
 async function takeBackupLock(ctx: TaskContext): Promise<NamedLock> {
   const { db } = ctx.config;
@@ -108,7 +108,7 @@ function dumpFailure(result: DumpResult): string {
   return errorLine ?? lines[lines.length - 1] ?? `exit code ${result.code}`;
 }
 
-/** Dumps the database into `<work>/itop-dump.sql` (spec §7.4 "mysqldump command"). */
+/** Dumps the database into `<work>/itop-dump.sql`. */
 async function dumpDatabase(ctx: TaskContext, work: string, say: ReturnType<typeof reporter>): Promise<void> {
   const { db } = ctx.config;
   const version = (await ctx.db.query<{ v: string }>('SELECT VERSION() AS v'))[0]?.v ?? '';

@@ -15,7 +15,7 @@ import { temporaryObjectGC } from './TemporaryObjectGC.js';
 import type { BackgroundTask, ExtensionExport } from './types.js';
 
 /**
- * The built-in tasks, in the order iTop 3.2 discovers its process classes (spec §3.3), so that a first
+ * The built-in tasks, in the order iTop 3.2 discovers its process classes, so that a first
  * run creates the rows in the same order as cron.php. ObsolescenceDateUpdater is absent on purpose: it
  * needs iTop's compiled data model; its row is left alone.
  */
