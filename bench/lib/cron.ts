@@ -31,7 +31,7 @@ function adminParamFile(): string {
  * variable that changes how Node starts (NODE_EXTRA_CA_CERTS makes every process parse a CA bundle,
  * ~50 ms; NODE_OPTIONS) must reach both sides or neither: earlier runs gave it to itop-cron only.
  */
-function sharedEnv(): NodeJS.ProcessEnv {
+export function sharedEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const k of ['PATH', 'HOME', 'LANG', 'TMPDIR']) if (process.env[k] !== undefined) env[k] = process.env[k];
   return env;
