@@ -19,11 +19,12 @@ import { BIN, REPO, sharedEnv } from '../lib/cron.js';
 import { runMeasured, type MeasuredRun } from '../lib/proc.js';
 import type { ResultRow } from '../lib/report.js';
 import type { BenchServer } from '../lib/server.js';
-import { median } from '../lib/stats.js';
+import { median, percentile } from '../lib/stats.js';
 
 /** cron_max_execution_time of every run (s). */
 const RUN_SECONDS = 10;
 const GNU_TIME = '/usr/bin/time';
+const LONG_SECONDS = 30;
 /** The hung task's hard deadline (s), `itop_cron.task_deadlines`. */
 const HANG_DEADLINE = 2;
 const MODULE = readFileSync(join(REPO, 'test', 'fixtures', 'itop-cron-test-module.php'), 'utf8');
@@ -204,11 +205,33 @@ async function measure(s: Side, reps: number): Promise<{ rows: ResultRow[]; note
   setItopSetting(s.configFile, 'itop_cron.php_tasks', forced);
   const shippedCpu = median(shipped.map((r) => r.run.cpuSeconds));
 
-  const over = ours.flatMap((r) => overheads(r.lines, 'ItopCronTestOther'));
-  const allOver = ours.flatMap((r) => [...new Set(r.lines.map((l) => l.task ?? ''))].filter((t) => t !== '').flatMap((t) => overheads(r.lines, t)));
-  const ready = ours.map((r) => r.lines.filter((l) => l.msg === 'PHP worker ready').length);
   const phpPart = median(ours.map((r) => r.phpCpu));
   const nodePart = median(ours.map((r) => r.run.cpuSeconds - r.phpCpu));
+  // Start-up and one pass: 1 s runs of each side, so that the fixed cost and the cost per task run separate.
+  setItopSetting(s.configFile, 'cron_max_execution_time', '1');
+  const shortPhp: Array<{ run: MeasuredRun; tasks: number }> = [];
+  const shortOurs: CronRun[] = [];
+  for (let i = 0; i < noCacheReps; i++) {
+    shortPhp.push(await phpRun(s));
+    shortOurs.push(await cronRun(s));
+  }
+  // And one 30 s run of each: the cost per task run once start-up and V8's warm-up are behind.
+  setItopSetting(s.configFile, 'cron_max_execution_time', String(LONG_SECONDS));
+  const longPhp = await phpRun(s);
+  const longOurs = await cronRun(s);
+  setItopSetting(s.configFile, 'cron_max_execution_time', String(RUN_SECONDS));
+  const steady = ((longOurs.run.cpuSeconds - cpu) * 1000) / (longOurs.tasks - tasks);
+  const phpSteady = ((longPhp.run.cpuSeconds - phpCpu) * 1000) / (longPhp.tasks - phpTasks);
+  const steadyPhpPart = ((longOurs.phpCpu - phpPart) * 1000) / (longOurs.tasks - tasks);
+  const short = median(shortOurs.map((r) => r.run.cpuSeconds));
+  const shortPhpCpu = median(shortPhp.map((r) => r.run.cpuSeconds));
+  const marginal = ((cpu - short) * 1000) / (tasks - median(shortOurs.map((r) => r.tasks)));
+  const phpMarginal = ((phpCpu - shortPhpCpu) * 1000) / (phpTasks - median(shortPhp.map((r) => r.tasks)));
+
+  const over = ours.flatMap((r) => overheads(r.lines, 'ItopCronTestOther'));
+  const perRun = ours.map((r) => median(overheads(r.lines, 'ItopCronTestOther')));
+  const allOver = ours.flatMap((r) => [...new Set(r.lines.map((l) => l.task ?? ''))].filter((t) => t !== '').flatMap((t) => overheads(r.lines, t)));
+  const ready = ours.map((r) => r.lines.filter((l) => l.msg === 'PHP worker ready').length);
   const mark = await updateTimes(s, 30);
 
   // The hung probe: every class in PHP as above, the probe's deadline 2 s.
@@ -243,6 +266,18 @@ async function measure(s: Side, reps: number): Promise<{ rows: ResultRow[]; note
       value: sec(nodePart), floor: '—', ratio: Number.NaN, target: '(informative)', pass: undefined,
     },
     {
+      figure: `CPU of a 1 s run (start-up, one pass: ${median(shortOurs.map((r) => r.tasks))} vs ${median(shortPhp.map((r) => r.tasks))} task runs)`,
+      value: sec(short), floor: `${sec(shortPhpCpu)} (cron.php)`, ratio: short / shortPhpCpu, target: '(informative)', pass: undefined,
+    },
+    {
+      figure: 'CPU per extra task run, (10 s run − 1 s run) / (task runs of 10 s − of 1 s)',
+      value: ms(marginal), floor: `${ms(phpMarginal)} (cron.php)`, ratio: marginal / phpMarginal, target: '(informative)', pass: undefined,
+    },
+    {
+      figure: `CPU per extra task run, (${LONG_SECONDS} s run − 10 s run) / (task runs of ${LONG_SECONDS} s − of 10 s), one ${LONG_SECONDS} s run each`,
+      value: ms(steady), floor: `${ms(phpSteady)} (cron.php)`, ratio: steady / phpSteady, target: '(informative)', pass: undefined,
+    },
+    {
       figure: `CPU of the same run without the PHP file opcache (itop_cron.php_opcache false)`,
       value: sec(noCacheCpu), floor: `${sec(phpCpu)} (cron.php)`, ratio: noCacheCpu / phpCpu, target: '(informative)', pass: undefined,
     },
@@ -270,8 +305,9 @@ async function measure(s: Side, reps: number): Promise<{ rows: ResultRow[]; note
   ];
   const notes = [
     `Same tree and database for both sides (the real iTop 3.2 with the tests' module, cron_max_execution_time ${RUN_SECONDS}, cron_sleep 2, --verbose=1), registry emptied before each run; CPU from GNU time %U+%S, which counts the PHP worker itop-cron reaps; the PHP share from a php wrapper under GNU time given as --php_bin (its own cost, one exec, is in the PHP share).`,
-    `itop-cron with itop_cron.php_tasks = every class cron.php lists (${classes.length}); each run checked to have no native task run. ${reps} alternated runs per side after one warm-up each; without the opcache and as shipped ${noCacheReps} runs each.`,
-    `Bridge overhead from itop-cron's debug log of those runs: 'task run' duration (it includes the running = 1 UPDATE before the task, as cron.php's duration does) − 'PHP task answered' duration; p90 ${ms(pct90(over))}; every PHP task (${allOver.length} runs): median ${ms(median(allOver))}.`,
+    `itop-cron with itop_cron.php_tasks = every class cron.php lists (${classes.length}); each run checked to have no native task run. ${reps} alternated runs per side after one warm-up each; without the opcache, as shipped and of 1 s ${noCacheReps} runs each.`,
+    `Bridge overhead from itop-cron's debug log of those runs: 'task run' duration (it includes the running = 1 UPDATE before the task, as cron.php's duration does) − 'PHP task answered' duration; p10 ${ms(percentile(over, 10))}, p90 ${ms(percentile(over, 90))}; medians of each run ${perRun.map((v) => v.toFixed(1)).join(', ')} ms; every PHP task (${allOver.length} runs): median ${ms(median(allOver))}.`,
+    `CPU split, PHP worker / Node: 1 s runs ${sec(median(shortOurs.map((r) => r.phpCpu)))} / ${sec(median(shortOurs.map((r) => r.run.cpuSeconds - r.phpCpu)))}; 10 s runs ${sec(phpPart)} / ${sec(nodePart)}; per extra task run from 10 s to ${LONG_SECONDS} s, PHP ${ms(steadyPhpPart)} of ${ms(steady)} (${longOurs.tasks} vs ${longPhp.tasks} task runs in ${LONG_SECONDS} s).`,
     `Hung task: ${hangReps} itop-cron runs in mode hang; delays ${delays.map((d) => `${d.delayMs.toFixed(0)} ms (then ${d.next})`).join(', ')}. cron.php: ${
       phpNever
         ? `still in the hung task ${RUN_SECONDS + 5} s after its start (killed), ItopCronTestOther never run, the probe's row left running = 1.`
@@ -290,11 +326,6 @@ async function updateTimes(s: Side, n: number): Promise<number> {
     times.push(performance.now() - t);
   }
   return median(times);
-}
-
-function pct90(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(0.9 * (sorted.length - 1)))] ?? Number.NaN;
 }
 
 /** The php group; its rows are empty (with the reason in the notes) where PHP or the shared tree is missing. */
