@@ -27,12 +27,13 @@ const ALLOWED = [
   /^bin\/(itop-cron\.js|cron\.cmd)$/,
   /^sql\/.+\.sql$/,
   /^php\/bridge\.php$/,
+  /^docs\/.+\.md$/,
   /^examples\/.+$/,
   /^(package\.json|cron\.distrib|README\.md|LICENSE)$/,
 ];
 const REQUIRED = [
   'package.json', 'README.md', 'LICENSE', 'cron.distrib', 'bin/itop-cron.js', 'bin/cron.cmd', 'dist/index.js',
-  'dist/cli/main.js', 'dist/cli/serveCommand.js', 'dist/http/server.js', 'sql/01-backgroundtask.sql', 'php/bridge.php',
+  'dist/cli/main.js', 'dist/cli/serveCommand.js', 'dist/http/server.js', 'sql/01-backgroundtask.sql', 'php/bridge.php', 'docs/migrating.md',
   'examples/systemd/itop-cron.service', 'examples/systemd/itop-cron.timer',
 ];
 
