@@ -2,7 +2,8 @@ import { createRequire } from 'node:module';
 import type { Logger, pino as pinoFactory } from 'pino';
 import type { LogSettings } from '../config/types.js';
 import { RotatingFile, type RotatingFileOptions } from './logFile.js';
-import { AppendFile, FallbackDestination, stderrSink } from './safeDestination.js';
+import { stderrDestination } from './prettyLog.js';
+import { AppendFile, FallbackDestination } from './safeDestination.js';
 
 /**
  * Keys whose values never reach a log line, wherever they sit in a logged object (DESIGN.md: secrets stay
@@ -24,7 +25,8 @@ function loadPino(): typeof pinoFactory {
 
 /**
  * The structured log: JSON lines to stderr or to a file, never to stdout (stdout belongs to cron.php's
- * text). Synchronous writes so that nothing is lost when the process exits on a signal or an error.
+ * text); on a terminal, stderr gets them as text (prettyLog.ts). Synchronous writes so that nothing is
+ * lost when the process exits on a signal or an error.
  * `rotation` (src/output/logFile.ts rotationFromConfig) makes a file destination rotate by day or size.
  *
  * The logger is built on its first use: a run that logs nothing never loads pino nor opens the log file.
@@ -55,7 +57,7 @@ function buildLogger(settings: LogSettings, extraSecrets: readonly string[], rot
   const file = settings.destination;
   const destination =
     file === 'stderr'
-      ? stderrSink
+      ? stderrDestination()
       : new FallbackDestination(() => (rotation !== undefined ? new RotatingFile(file, rotation) : new AppendFile(file)), `'${file}'`);
   return pino(
     {
