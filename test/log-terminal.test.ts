@@ -67,4 +67,10 @@ test('on a terminal the log is text, coloured unless NO_COLOR; into a pipe it is
   assert.ok(!noColour.includes(ESC), noColour);
   assert.match(noColour, /^\d\d:\d\d:\d\d\.\d{3} INFO {2}cron lock acquired /m);
   assert.ok(!noColour.includes('{"level"'), noColour);
+
+  // A log file that cannot be written falls back to stderr: on a terminal, as text too.
+  const fellBack = plain(await onTerminal([`--param_file=${params}`], { ...env, ITOP_CRON_LOG: tempDir('log-terminal-dir-') }));
+  assert.match(fellBack, /^\d\d:\d\d:\d\d\.\d{3} ERROR cannot write the log to '[^']+' \(EISDIR\): logging to stderr from now on$/m);
+  assert.match(fellBack, /^\d\d:\d\d:\d\d\.\d{3} INFO {2}cron lock acquired /m);
+  assert.ok(!fellBack.includes('{"level"'), fellBack);
 });

@@ -55,10 +55,11 @@ function buildLogger(settings: LogSettings, extraSecrets: readonly string[], rot
   const pino = loadPino();
   // A file that cannot be opened or written switches the log to stderr (safeDestination.ts): never a crash.
   const file = settings.destination;
+  const toStderr = stderrDestination();
   const destination =
     file === 'stderr'
-      ? stderrDestination()
-      : new FallbackDestination(() => (rotation !== undefined ? new RotatingFile(file, rotation) : new AppendFile(file)), `'${file}'`);
+      ? toStderr
+      : new FallbackDestination(() => (rotation !== undefined ? new RotatingFile(file, rotation) : new AppendFile(file)), `'${file}'`, toStderr);
   return pino(
     {
       name: 'itop-cron',
