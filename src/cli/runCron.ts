@@ -11,6 +11,7 @@ import { missingArgumentLines, stampLine, statusTable } from '../output/text.js'
 import type { CronExit } from '../scheduler/cronExec.js';
 import type { PhpBridge } from '../php/bridge.js';
 import { observeRun, type RunObserver } from '../scheduler/observer.js';
+import { runTally } from '../scheduler/runSummary.js';
 import type { RunEnv } from '../scheduler/runEnv.js';
 import type { BackgroundTask } from '../tasks/types.js';
 import type { Clock } from '../time/clock.js';
@@ -95,6 +96,7 @@ export async function runCron(inv: CronInvocation): Promise<number> {
       out.line('Already running...');
     } else {
       log.info({ lock: lock.name, connection: lock.connectionId, user: user.login }, 'cron lock acquired');
+      const tally = runTally(inv.observer, () => clock.nowMs());
       cleanDumpLeftovers(log);
       const choice = openBridge(config, options.raw, user.login, log);
       php = choice.bridge;
@@ -110,11 +112,15 @@ export async function runCron(inv: CronInvocation): Promise<number> {
         userId: user.id,
         params: options.raw,
         signal: inv.signal,
-        observer: inv.observer,
+        observer: tally.observer,
         ...(choice.bridge !== undefined ? { php: choice.bridge } : { phpUnavailable: choice.reason }),
       };
       const held = lock;
-      exit = await observeRun(log, inv.observer, () => cronExec(env, tasks, held));
+      try {
+        exit = await observeRun(log, tally.observer, () => cronExec(env, tasks, held));
+      } finally {
+        tally.log(log, exit?.kind ?? 'error');
+      }
     }
   } catch (e) {
     const err = coerceError(e);

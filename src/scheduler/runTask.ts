@@ -8,6 +8,7 @@ import { notifyObserver, type TaskRunEvent } from './observer.js';
 import type { RunEnv } from './runEnv.js';
 import { parseOrUndefined } from '../time/clock.js';
 import { isScheduled, nextRunAfter, periodOf } from './taskSchedule.js';
+import { taskRunLevel } from './runSummary.js';
 
 /** The outcome of one task run, for the loop's output and the history. */
 export interface TaskRunResult {
@@ -132,7 +133,8 @@ export async function runTask(
   const result = { message, nextRunDate: changes.next_run_date ?? null, durationSeconds: duration, outcome };
   // A fatal error has no message of its own: its text is what the run history and the log keep.
   const text = fatal !== undefined ? fatal.message : (messageText(message)?.trim() ?? null);
-  log.info(
+  // At debug when it went well: the run's summary line says how many ran (runSummary.ts).
+  log[taskRunLevel(outcome)](
     {
       task: task.className,
       planned: plannedLocal,
