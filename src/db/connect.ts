@@ -1,5 +1,6 @@
 import mysql from 'mysql2/promise';
-import { readRegularFile, unreadableReason } from '../config/safeRead.js';
+import { unreadableReason } from '../config/safeRead.js';
+import { readTrustedFile } from '../config/trust.js';
 import type { ConnectionOptions, PoolOptions } from 'mysql2/promise';
 import { describeDbHost } from '../config/load.js';
 import type { DbSettings } from '../config/types.js';
@@ -38,9 +39,10 @@ function tlsOptions(db: DbSettings): { ca?: string; rejectUnauthorized: boolean 
   // iTop: with a CA the certificate is verified; without one the link is encrypted but not verified.
   if (db.tlsCa === undefined || db.tlsCa === '') return { rejectUnauthorized: false };
   try {
-    return { ca: readRegularFile(db.tlsCa), rejectUnauthorized: true };
+    // As root, a CA file another user can write would let that user impersonate the server.
+    return { ca: readTrustedFile(db.tlsCa), rejectUnauthorized: true };
   } catch (e) {
-    const known = ['ENOTREG', 'ETOOBIG', 'ENOENT', 'EACCES', 'EISDIR'].includes(String((e as { code?: unknown }).code));
+    const known = ['ENOTREG', 'ETOOBIG', 'ENOENT', 'EACCES', 'EISDIR', 'EUNTRUSTED'].includes(String((e as { code?: unknown }).code));
     throw new ConfigError(`Cannot read the database CA file 'db_tls.ca' = '${db.tlsCa}': ${known ? unreadableReason(e) : (e as Error).message}`);
   }
 }
