@@ -9,7 +9,14 @@ import assert from 'node:assert/strict';
 import { chmodSync, chownSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { pino } from 'pino';
+import { loadConfig } from '../src/config/load.js';
 import { readTrustedFile, untrustedDirReason, untrustedFileReason } from '../src/config/trust.js';
+import { openDb } from '../src/db/connect.js';
+import { ProcessFatalError } from '../src/errors.js';
+import { backupExec } from '../src/tasks/BackupExec.js';
+import type { TaskContext } from '../src/tasks/types.js';
+import { createClock } from '../src/time/clock.js';
 import { cliEnv, makeItopRoot, runCli, writeParamFile } from './helpers/cli.js';
 import { createAdminUser, createTestDb, type TestDb } from './helpers/testDb.js';
 import { tempDir } from './helpers/tempDir.js';
@@ -190,4 +197,39 @@ test('as root, an extension module that another user can write or replace is not
   const r = await run(good.module);
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.equal(existsSync(good.ran), true, 'a module root alone can write is loaded');
+});
+
+test('as root, a mysqldump of mysql_bindir that another user can write is not run', rootOnly, async (t) => {
+  const db = await createTestDb(t);
+  const root = makeItopRoot(db);
+  const config = loadConfig({ itopRoot: root, raw: {}, env: {}, cwd: root });
+  const pool = openDb(config.db);
+  t.after(() => pool.close());
+  const backup = async (bindir: string): Promise<{ error: unknown; printed: string[] }> => {
+    const printed: string[] = [];
+    const ctx: TaskContext = {
+      db: pool, config, clock: createClock(config.timezone), deadline: Date.now() + 60_000, signal: new AbortController().signal,
+      log: pino({ level: 'silent' }), print: (l) => printed.push(l), debug: false, userId: 1, params: { mysql_bindir: bindir },
+    };
+    return { error: await backupExec.process(ctx).then(() => undefined, (e: unknown) => e), printed };
+  };
+  /** A fake mysqldump that leaves a mark and fails. */
+  const fake = (dir: string): string => {
+    const program = join(dir, 'mysqldump');
+    writeFileSync(program, `#!/bin/sh\necho ran > "${dir}/ran"\necho 'fake mysqldump' >&2\nexit 3\n`, { mode: 0o755 });
+    chmodSync(program, 0o755);
+    return program;
+  };
+  const bin = tempDir('itop-cron-bin-');
+  const program = fake(bin);
+  chownSync(program, NOBODY, NOBODY);
+  const refusedRun = await backup(bin);
+  assert.ok(refusedRun.error instanceof ProcessFatalError, String(refusedRun.error));
+  assert.equal((refusedRun.error as Error).message, `Failed to execute mysqldump: '${program}' owned by uid 65534, not by root; ${AS_ROOT_SUFFIX}`);
+  assert.equal(existsSync(join(bin, 'ran')), false, 'the program was not run');
+  // Root's own, in a directory of root: run (and its failure reported as before).
+  chownSync(program, 0, 0);
+  const ran = await backup(bin);
+  assert.match(String((ran.error as Error).message), /^Failed to execute mysqldump: fake mysqldump$/);
+  assert.equal(existsSync(join(bin, 'ran')), true);
 });
