@@ -6,7 +6,7 @@
  * The CLI tests need root (the test runner here is root); the rule for other users is the unit test.
  */
 import assert from 'node:assert/strict';
-import { chmodSync, chownSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { pino } from 'pino';
@@ -83,6 +83,17 @@ test('the rule: root trusts only files of root that root alone can write; other 
   assert.equal(readTrustedFile(file, undefined, 1000), 'auth_user=x\n');
   if (AS_ROOT) {
     assert.throws(() => readTrustedFile(file, undefined, 0), { code: 'EUNTRUSTED', message: `owned by uid 65534, not by root; ${AS_ROOT_SUFFIX}` });
+    // Root's file, 0600, in a directory of root: read. Through a link in a directory anyone can write
+    // (the link could be swapped): refused, although the file it points to is fine.
+    const safe = join(tempDir('itop-cron-trust-'), 'cron.params');
+    writeFileSync(safe, 'auth_user=root\n', { mode: 0o600 });
+    assert.equal(readTrustedFile(safe, undefined, 0), 'auth_user=root\n');
+    const link = join(dir, 'link.params');
+    symlinkSync(safe, link);
+    assert.throws(() => readTrustedFile(link, undefined, 0), {
+      code: 'EUNTRUSTED',
+      message: `in '${dir}', which other users can write to (mode 0777, no sticky bit); ${AS_ROOT_SUFFIX}`,
+    });
   }
 });
 

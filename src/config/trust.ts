@@ -1,7 +1,7 @@
 /**
  * Which files itop-cron may trust when it runs as root (issue 16 item 11): a `.env` or `cron.params` in
- * the working directory, a parameter file, config-itop.php, the database CA file or an extension module
- * decides what code runs, so one that another user can write is a way to root. The rule is the one
+ * the working directory, a parameter file, config-itop.php, the database CA file, an extension module or
+ * the mysqldump of `mysql_bindir` decides what code runs, so one that another user can write is a way to root. The rule is the one
  * sshd (StrictModes) and sudo apply to their files: as root, a file must be owned by root and writable by
  * root alone, and no directory above it may be writable by others without the sticky bit (whoever can
  * write there can put another file in its place). A run as any other user is not affected: it can only
@@ -50,30 +50,36 @@ const AS_ROOT = 'refused when running as root';
 
 /**
  * Throws UnreadableFileError `EUNTRUSTED` when root must not trust `file` (whose stat, taken on the
- * opened descriptor when there is one, is `st`). The directories checked are those of the file's real
- * path, from its own up to `/`.
+ * opened descriptor when there is one, is `st`). The directories checked are those of the path as
+ * given and of the file's real path, from its own up to `/`.
  */
 export function assertTrusted(file: string, st: OwnerMode, euid: number | undefined = effectiveUid()): void {
   if (euid !== 0) return;
   const own = untrustedFileReason(st, euid);
   if (own !== undefined) throw new UnreadableFileError('EUNTRUSTED', `${own}; ${AS_ROOT}`);
-  let dir: string;
+  // The directories of the path as given (a link there could be swapped) and of the real file.
+  const starts = [path.dirname(path.resolve(file))];
   try {
-    dir = path.dirname(realpathSync(file));
+    starts.push(path.dirname(realpathSync(file)));
   } catch {
-    return; // gone meanwhile: the read or the import says so
+    // gone meanwhile: the read or the import says so
   }
-  for (;;) {
-    let reason: string | undefined;
-    try {
-      reason = untrustedDirReason(dir, statSync(dir), euid);
-    } catch {
-      reason = undefined;
+  const seen = new Set<string>();
+  for (let dir of starts) {
+    for (;;) {
+      if (seen.has(dir)) break;
+      seen.add(dir);
+      let reason: string | undefined;
+      try {
+        reason = untrustedDirReason(dir, statSync(dir), euid);
+      } catch {
+        reason = undefined;
+      }
+      if (reason !== undefined) throw new UnreadableFileError('EUNTRUSTED', `${reason}; ${AS_ROOT}`);
+      const up = path.dirname(dir);
+      if (up === dir) break;
+      dir = up;
     }
-    if (reason !== undefined) throw new UnreadableFileError('EUNTRUSTED', `${reason}; ${AS_ROOT}`);
-    const up = path.dirname(dir);
-    if (up === dir) return;
-    dir = up;
   }
 }
 
