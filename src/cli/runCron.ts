@@ -2,12 +2,12 @@ import type { Logger } from 'pino';
 import { authenticate, DEFAULT_FAILURE_DELAY_MS, type CronUser } from '../auth/authenticate.js';
 import { removeDumpLeftovers } from '../tasks/backup/leftovers.js';
 import type { Config, RunOptions } from '../config/types.js';
-import { tasksForStatus } from '../db/backgroundTasks.js';
+import { streamTasksForStatus } from '../db/backgroundTasks.js';
 import { isLockFree, lockName, NamedLock } from '../db/lock.js';
 import type { Db } from '../db/types.js';
 import { coerceError, CronError, EXIT_ERROR, EXIT_FATAL, EXIT_OK } from '../errors.js';
 import type { TextSink } from '../output/stdout.js';
-import { missingArgumentLines, stampLine, statusTable } from '../output/text.js';
+import { missingArgumentLines, stampLine, STATUS_FOOT, STATUS_HEAD, statusLine } from '../output/text.js';
 import type { CronExit } from '../scheduler/cronExec.js';
 import type { PhpBridge } from '../php/bridge.js';
 import { observeRun, type RunObserver } from '../scheduler/observer.js';
@@ -52,12 +52,25 @@ function requireCredentials(options: RunOptions, out: TextSink): { user: string;
   return { user: options.authUser ?? '', pwd: options.authPwd ?? '' };
 }
 
+/** About how much text one write of the status table carries: a line per write is a system call per row. */
+const STATUS_CHUNK_CHARS = 64 * 1024;
+
 /**
- * `--status_only=1`: the 6-column table by class name, no lock, no resync. One write for the
- * whole table: a line per write is a system call per registry row on a pipe.
+ * `--status_only=1`: the 6-column table by class name, no lock, no resync. Written as the rows come
+ * from the server, in writes of ~64 KiB, waiting for the destination (a slow web client) to take each:
+ * memory stays bounded whatever the size of the registry (issue 16: 200,000 rows held ~330 MiB).
  */
 export async function printStatus(db: Db, out: TextSink): Promise<void> {
-  out.raw(`${statusTable(await tasksForStatus(db, 'class_name')).join('\n')}\n`);
+  let chunk = `${STATUS_HEAD.join('\n')}\n`;
+  for await (const row of streamTasksForStatus(db, 'class_name')) {
+    chunk += `${statusLine(row)}\n`;
+    if (chunk.length >= STATUS_CHUNK_CHARS) {
+      out.raw(chunk);
+      chunk = '';
+      await out.drained?.();
+    }
+  }
+  out.raw(`${chunk}${STATUS_FOOT.join('\n')}\n`);
 }
 
 /**

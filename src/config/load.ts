@@ -4,7 +4,8 @@
  * value is validated here, once; a bad one is a ConfigError naming the key and where it came from.
  */
 import { existsSync } from 'node:fs';
-import { readRegularFile, unreadableReason } from './safeRead.js';
+import { unreadableReason } from './safeRead.js';
+import { readTrustedFile } from './trust.js';
 import path from 'node:path';
 import { ConfigError, CronError, EXIT_ERROR } from '../errors.js';
 import type { Config, LogSettings, PhpArray, PhpValue } from './types.js';
@@ -163,7 +164,7 @@ function rootOfConfig(file: string): string | undefined {
 
 function readConfigText(file: string, derived: boolean): string {
   try {
-    return readRegularFile(file);
+    return readTrustedFile(file);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     // An iTop root without its config file is an iTop that was never installed: cron.php's own words.

@@ -13,7 +13,7 @@ import { flagValue } from '../config/cliParam.js';
 import type { Config, RunOptions } from '../config/types.js';
 import type { Db } from '../db/types.js';
 import { coerceError, CronError, EXIT_ERROR } from '../errors.js';
-import { memorySink, type TextSink } from '../output/stdout.js';
+import { memorySink, whenDrained, type TextSink } from '../output/stdout.js';
 import type { BackgroundTask } from '../tasks/types.js';
 import { createRunOps } from '../ops/runOps.js';
 import { statusJson } from '../ops/statusData.js';
@@ -99,7 +99,7 @@ export function responseSink(res: ServerResponse): TextSink {
     // A client gone away must not turn the rest of the run into write errors.
     if (!res.destroyed && !res.writableEnded) res.write(text);
   };
-  return { line: (text) => write(`${text}\n`), raw: write };
+  return { line: (text) => write(`${text}\n`), raw: write, drained: () => whenDrained(res) };
 }
 
 /** The client's address (its /64 for IPv6), the key of the failed-login counter. */

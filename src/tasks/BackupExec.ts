@@ -12,6 +12,8 @@ import { join, resolve } from 'node:path';
 import { moduleSetting, phpInt, phpString, settingString, getOwn } from '../config/php.js';
 import type { Config, PhpValue } from '../config/types.js';
 import { describeDbHost } from '../config/load.js';
+import { unreadableReason } from '../config/safeRead.js';
+import { assertTrustedPath } from '../config/trust.js';
 import { lockName, NamedLock } from '../db/lock.js';
 import { coerceError, ProcessFatalError } from '../errors.js';
 import { DEFAULT_WEEK_DAYS, weeklyNextOccurrence } from '../scheduler/weekly.js';
@@ -108,6 +110,18 @@ function dumpFailure(result: DumpResult): string {
   return errorLine ?? lines[lines.length - 1] ?? `exit code ${result.code}`;
 }
 
+/**
+ * As root, a `mysql_bindir` program that another user can write (or replace) would run that user's code
+ * as root: refused as the configuration files are (src/config/trust.ts). A missing one is left to spawn's error.
+ */
+function refuseUntrustedProgram(program: string): void {
+  try {
+    assertTrustedPath(program);
+  } catch (e) {
+    if ((e as { code?: unknown }).code === 'EUNTRUSTED') throw new ProcessFatalError(`Failed to execute mysqldump: '${program}' ${unreadableReason(e)}`);
+  }
+}
+
 /** Dumps the database into `<work>/itop-dump.sql`. */
 async function dumpDatabase(ctx: TaskContext, work: string, say: ReturnType<typeof reporter>): Promise<void> {
   const { db } = ctx.config;
@@ -126,6 +140,7 @@ async function dumpDatabase(ctx: TaskContext, work: string, say: ReturnType<type
       db, bindir, defaultsFile: defaults.path, resultFile: join(work, 'itop-dump.sql'), tables, serverVersion: version,
     });
     say.info(`backup: generate data file with command: ${cmd.display}`);
+    if (bindir !== '') refuseUntrustedProgram(cmd.program);
     const result = await runMysqldump(cmd, ctx.signal);
     if (result.code === 0) {
       for (const line of result.lines) say.info(`mysqldump said: ${line}`);

@@ -1,5 +1,6 @@
 import { isAbsolute, resolve } from 'node:path';
 import { assertRegularFile, unreadableReason } from '../config/safeRead.js';
+import { assertTrustedPath } from '../config/trust.js';
 import { pathToFileURL } from 'node:url';
 import type { Config } from '../config/types.js';
 import { ConfigError } from '../errors.js';
@@ -51,8 +52,11 @@ async function loadExtension(path: string, config: Config): Promise<BackgroundTa
   const url = isAbsolute(path) ? pathToFileURL(path).href : pathToFileURL(resolve(path)).href;
   let mod: { default?: unknown; tasks?: unknown };
   try {
-    // import() of a FIFO would block the run for good, of /dev/zero until memory runs out.
-    assertRegularFile(isAbsolute(path) ? path : resolve(path));
+    // import() of a FIFO would block the run for good, of /dev/zero until memory runs out; as root, a
+    // module another user can write (or replace) runs that user's code as root (src/config/trust.ts).
+    const file = isAbsolute(path) ? path : resolve(path);
+    assertRegularFile(file);
+    assertTrustedPath(file);
   } catch (e) {
     throw new ConfigError(`Cannot load the extension module '${path}': ${unreadableReason(e)}`, { cause: e });
   }
