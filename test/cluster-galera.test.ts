@@ -37,3 +37,23 @@ test('the three nodes form one cluster: a row written on node 1 is read on nodes
     await Promise.all([n1, n2, n3].map((c) => c?.end()));
   }
 });
+
+test("GET_LOCK is node-local: while node 1 holds 'x', GET_LOCK('x', 0) on node 2 also returns 1", { skip }, async () => {
+  const [n1, n2] = await Promise.all(cluster.nodes.slice(0, 2).map((n) => n.connect()));
+  try {
+    const [a] = await n1!.query<RowDataPacket[]>("SELECT GET_LOCK('x', 0) AS got");
+    assert.equal(Number(a[0]?.['got']), 1, 'node 1 takes the lock');
+    const [b] = await n2!.query<RowDataPacket[]>("SELECT GET_LOCK('x', 0) AS got");
+    assert.equal(Number(b[0]?.['got']), 1, 'node 2 takes it as well: two cron.php runs at once on one cluster');
+    // On one node the same call is refused, which is all cron.php relies on.
+    const n1b = await cluster.nodes[0]!.connect();
+    try {
+      const [c] = await n1b.query<RowDataPacket[]>("SELECT GET_LOCK('x', 0) AS got");
+      assert.equal(Number(c[0]?.['got']), 0, 'a second session on node 1 is refused');
+    } finally {
+      await n1b.end();
+    }
+  } finally {
+    await Promise.all([n1, n2].map((c) => c?.end()));
+  }
+});
