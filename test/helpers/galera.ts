@@ -211,12 +211,14 @@ export async function startGaleraCluster(): Promise<GaleraCluster> {
     rmSync(root, { recursive: true, force: true });
   };
   try {
-    await Promise.all(nodes.map(async (node) => {
+    // allSettled: a failed install-db must not leave the others writing into the directory stop() removes.
+    const inits = await Promise.allSettled(nodes.map(async (node) => {
       mkdirSync(node.dir);
       if (as !== undefined) chownTree(node.dir, as.uid, as.gid);
       await initDataDir(installDb, node.dir, user);
       if (as !== undefined) chownTree(node.dir, as.uid, as.gid);
     }));
+    for (const r of inits) if (r.status === 'rejected') throw r.reason;
     for (const node of nodes) {
       const args = nodeArgs(node.dir, node.index, ports, user);
       if (node.index === 1) args.push('--wsrep-new-cluster');
@@ -227,7 +229,8 @@ export async function startGaleraCluster(): Promise<GaleraCluster> {
       await waitSynced(node, 90_000);
     }
   } catch (e) {
-    await stop();
+    // The start-up error is the one to report, not a failure of the clean-up after it.
+    await stop().catch(() => undefined);
     throw e;
   }
   const startMs = Date.now() - started;
