@@ -108,7 +108,7 @@ function nodeArgs(dir: string, index: number, ports: readonly NodePorts[], user:
   return [
     '--no-defaults', `--datadir=${join(dir, 'data')}`, `--socket=${join(dir, 's.sock')}`, `--port=${me.port}`,
     '--bind-address=127.0.0.1', `--pid-file=${join(dir, 'pid')}`, `--log-error=${join(dir, 'err.log')}`,
-    ...(user !== undefined ? [`--user=${user}`] : []),
+    `--tmpdir=${join(dir, 'tmp')}`, ...(user !== undefined ? [`--user=${user}`] : []),
     '--skip-log-bin', '--character-set-server=utf8mb4', '--collation-server=utf8mb4_unicode_ci',
     '--innodb-flush-log-at-trx-commit=0', '--innodb-buffer-pool-size=64M', '--max-connections=300',
     '--wsrep-on=ON', `--wsrep-provider=${GALERA_PROVIDER}`,
@@ -124,6 +124,9 @@ async function initDataDir(installDb: string, dir: string, user: string | undefi
   await execFileAsync(installDb, [
     '--no-defaults', `--datadir=${join(dir, 'data')}`, '--auth-root-authentication-method=normal',
     '--skip-test-db', '--skip-name-resolve', ...(user !== undefined ? [`--user=${user}`] : []),
+    // Passed on to the bootstrap server: its temporary tables in the node's own directory, not in a /tmp
+    // that other processes of the machine clean up (an install-db failed on a vanished #sql-temptable).
+    `--tmpdir=${join(dir, 'tmp')}`,
   ], { maxBuffer: 16 * 1024 * 1024 });
 }
 
@@ -213,7 +216,7 @@ export async function startGaleraCluster(): Promise<GaleraCluster> {
   try {
     // allSettled: a failed install-db must not leave the others writing into the directory stop() removes.
     const inits = await Promise.allSettled(nodes.map(async (node) => {
-      mkdirSync(node.dir);
+      mkdirSync(join(node.dir, 'tmp'), { recursive: true });
       if (as !== undefined) chownTree(node.dir, as.uid, as.gid);
       await initDataDir(installDb, node.dir, user);
       if (as !== undefined) chownTree(node.dir, as.uid, as.gid);
