@@ -115,10 +115,11 @@ export async function release(db: Db, lease: Lease): Promise<boolean> {
 
 /**
  * Runs `write` in one transaction with a touch of the lease row (`writes + 1`, checked on owner, epoch and
- * expiry): undefined, and nothing written, when the lease is no longer ours. The touch matters on Galera:
- * certification compares written rows only (and an UPDATE that changes nothing writes nothing), so a write
- * that merely read the lease could commit on one node while another node claims it; changing the row makes
- * the two conflict, and one of them gets 1213.
+ * expiry): undefined, and nothing written, when the lease is no longer ours. A claim from another node that
+ * is applied while the transaction is open aborts it through that row's lock (1213). The change (not a
+ * read, not an UPDATE that changes nothing, neither of which is in Galera's write set) also covers the
+ * narrower race of the two committing at the same moment: certification sees both write the lease row and
+ * aborts one of them.
  */
 export async function fenced<T>(db: Db, lease: Lease, write: (tx: Queryable) => Promise<T>): Promise<{ value: T } | undefined> {
   return orLost(() => db.transaction(async (tx) => {
