@@ -9,13 +9,13 @@
  * chowned to it); as another user they run as that user.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import mysql from 'mysql2/promise';
 import { findBinary, freePort, serverBinaries } from '../../src/mariadb/throwaway.js';
-import { tempDir } from './tempDir.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -65,9 +65,27 @@ interface LiveNode extends GaleraNode {
   child: ChildProcess | undefined;
 }
 
-/** Clusters of this process still running: killed when it exits, whatever way it exits. */
+/**
+ * Nodes of this process still running, and the directories of its clusters: on exit, or on a signal (the
+ * test runner's SIGTERM on a timeout), the nodes are killed first and their directories removed after,
+ * as throwaway.ts does for one server (tempDir()'s exit handler would remove them under running nodes).
+ */
 const live = new Set<LiveNode>();
-process.on('exit', () => { for (const n of live) killGroup(n.child); });
+const roots = new Set<string>();
+function killAllSync(): void {
+  for (const n of live) killGroup(n.child);
+  live.clear();
+  for (const dir of roots) rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+  roots.clear();
+}
+process.on('exit', killAllSync);
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.once(signal, () => {
+    killAllSync();
+    // The process ends as it would have without this handler.
+    process.kill(process.pid, signal);
+  });
+}
 
 /** SIGKILL to the node's process group: mariadbd and the rsync daemon/clients of a running SST. */
 function killGroup(child: ChildProcess | undefined): void {
@@ -184,7 +202,8 @@ export async function startGaleraCluster(): Promise<GaleraCluster> {
   const { installDb, mariadbd } = serverBinaries(undefined);
   const as = runAs();
   const user = as?.user;
-  const root = tempDir('itop-cron-galera-');
+  const root = mkdtempSync(join(tmpdir(), 'itop-cron-galera-'));
+  roots.add(root);
   // The nodes' user must reach its datadir through the temporary directory.
   if (as !== undefined) chmodSync(root, 0o755);
   const ports: NodePorts[] = [];
@@ -211,7 +230,8 @@ export async function startGaleraCluster(): Promise<GaleraCluster> {
   });
   const stop = async (): Promise<void> => {
     for (const node of [...nodes].reverse()) await stopNode(node);
-    rmSync(root, { recursive: true, force: true });
+    rmSync(root, { recursive: true, force: true, maxRetries: 3 });
+    roots.delete(root);
   };
   try {
     // allSettled: a failed install-db must not leave the others writing into the directory stop() removes.
