@@ -10,6 +10,7 @@
  * never an exception.
  */
 import { ownTableDdl } from '../db/ownDdl.js';
+import { isMissingTable } from '../db/runHistory.js';
 import type { Db, Queryable } from '../db/types.js';
 
 /** The unprefixed table name. */
@@ -138,13 +139,21 @@ export async function fenced<T>(db: Db, lease: Lease, write: (tx: Queryable) => 
 /** Rolls fenced()'s transaction back when the lease is gone. */
 class NotHeld extends Error {}
 
-/** Who holds `name` now (database clock), for status; undefined when nobody does or it never existed. */
+/**
+ * Who holds `name` now (database clock), for status; undefined when nobody does or no lease was ever
+ * claimed (a read creates nothing: DDL on Galera stops the whole cluster for a moment).
+ */
 export async function holder(db: Db, name: string): Promise<{ owner: string; epoch: number; expires: string } | undefined> {
-  await ensureLeaseTable(db);
-  const rows = await db.query<{ owner: string; epoch: string | number; expires: string }>(
-    `SELECT owner, epoch, expires FROM ${db.table(LEASE_TABLE)} WHERE name = ? AND expires >= NOW(3)`,
-    [name],
-  );
+  let rows: Array<{ owner: string; epoch: string | number; expires: string }>;
+  try {
+    rows = await db.query(
+      `SELECT owner, epoch, expires FROM ${db.table(LEASE_TABLE)} WHERE name = ? AND expires >= NOW(3)`,
+      [name],
+    );
+  } catch (e) {
+    if (isMissingTable(e)) return undefined;
+    throw e;
+  }
   const row = rows[0];
   return row === undefined ? undefined : { owner: row.owner, epoch: Number(row.epoch), expires: String(row.expires) };
 }
