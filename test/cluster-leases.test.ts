@@ -4,14 +4,13 @@
  * Run by `npm run test:cluster`.
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, test } from 'node:test';
 import type { RowDataPacket } from 'mysql2/promise';
 import { claim, fenced, holder, release, renew, LEASE_TABLE, type Lease } from '../src/cluster/leases.js';
 import { openDb } from '../src/db/connect.js';
 import type { Db } from '../src/db/types.js';
-import { galeraUnavailable, startGaleraCluster, type GaleraCluster } from './helpers/galera.js';
+import { galeraUnavailable, clusterWithDatabase, type GaleraCluster } from './helpers/galera.js';
 
 const skip = galeraUnavailable() ?? false;
 const PREFIX = 'pfx_';
@@ -30,11 +29,8 @@ function nodeDb(i: number): Db {
 
 before(async () => {
   if (skip !== false) return;
-  cluster = await startGaleraCluster();
-  process.stderr.write(`# galera cluster of 3 nodes started in ${cluster.startMs} ms\n`);
-  dbName = `t_${randomBytes(6).toString('hex')}`;
-  const c = await cluster.nodes[0]!.connect();
-  await c.query(`CREATE DATABASE \`${dbName}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
+  let c;
+  ({ cluster, dbName, setup: c } = await clusterWithDatabase());
   await c.query(`CREATE TABLE \`${dbName}\`.work (id int PRIMARY KEY, v varchar(32) NOT NULL)`);
   await c.end();
   dbs = [nodeDb(0), nodeDb(1), nodeDb(2)];

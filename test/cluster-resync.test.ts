@@ -4,7 +4,6 @@
  * once; under one lease (src/cluster/guarded.ts) they create one row per class. Run by `npm run test:cluster`.
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, test } from 'node:test';
 import type { RowDataPacket } from 'mysql2/promise';
@@ -17,7 +16,7 @@ import type { Db } from '../src/db/types.js';
 import { reSyncProcesses } from '../src/scheduler/resync.js';
 import type { RunEnv } from '../src/scheduler/runEnv.js';
 import type { BackgroundTask } from '../src/tasks/types.js';
-import { galeraUnavailable, startGaleraCluster, type GaleraCluster } from './helpers/galera.js';
+import { galeraUnavailable, clusterWithDatabase, type GaleraCluster } from './helpers/galera.js';
 import { controllableTask, opsEnv } from './helpers/opsEnv.js';
 import { tempDir } from './helpers/tempDir.js';
 
@@ -41,12 +40,8 @@ function runnerEnv(i: number): RunEnv {
 
 before(async () => {
   if (skip !== false) return;
-  cluster = await startGaleraCluster();
-  process.stderr.write(`# galera cluster of 3 nodes started in ${cluster.startMs} ms\n`);
-  dbName = `t_${randomBytes(6).toString('hex')}`;
-  const c = await cluster.nodes[0]!.connect();
-  await c.query(`CREATE DATABASE \`${dbName}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
-  await c.query(`USE \`${dbName}\``);
+  let c;
+  ({ cluster, dbName, setup: c } = await clusterWithDatabase());
   await applySchema({ execute: (sql) => c.query(sql) }, '');
   await c.end();
   runners = [runnerEnv(0), runnerEnv(1), runnerEnv(2)];

@@ -8,6 +8,7 @@
  * rsync SST refuses to work when mariadbd runs as root, so as root the nodes run as `mysql` (the datadirs
  * chowned to it); as another user they run as that user.
  */
+import { randomBytes } from 'node:crypto';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -260,3 +261,17 @@ export async function startGaleraCluster(): Promise<GaleraCluster> {
   return { nodes, dir: root, startMs, stop };
 }
 
+
+/**
+ * A started cluster and a fresh database on it (created through node 1, replicated to the others), with a
+ * connection to node 1 inside that database for the test's own set-up; the caller ends the connection.
+ */
+export async function clusterWithDatabase(): Promise<{ cluster: GaleraCluster; dbName: string; setup: Awaited<ReturnType<GaleraNode['connect']>> }> {
+  const cluster = await startGaleraCluster();
+  process.stderr.write(`# galera cluster of 3 nodes started in ${cluster.startMs} ms\n`);
+  const dbName = `t_${randomBytes(6).toString('hex')}`;
+  const setup = await cluster.nodes[0]!.connect();
+  await setup.query(`CREATE DATABASE \`${dbName}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
+  await setup.query(`USE \`${dbName}\``);
+  return { cluster, dbName, setup };
+}
