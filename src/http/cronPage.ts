@@ -103,7 +103,7 @@ export function responseSink(res: ServerResponse): TextSink {
 }
 
 /** The client's address (its /64 for IPv6), the key of the failed-login counter. */
-function clientIp(req: IncomingMessage): string {
+export function clientIp(req: IncomingMessage): string {
   return clientKey(req.socket.remoteAddress ?? 'unknown');
 }
 
@@ -111,7 +111,7 @@ function clientIp(req: IncomingMessage): string {
  * Checks the Basic credentials and answers 401/403/429/500 itself when they do not let the request in.
  * Returns the user when they do.
  */
-async function login(ctx: CronPageContext, req: IncomingMessage, res: ServerResponse): Promise<CronUser | undefined> {
+export async function login(ctx: CronPageContext, req: IncomingMessage, res: ServerResponse): Promise<CronUser | undefined> {
   const creds = parseBasicAuth(req.headers.authorization);
   const challenge = { 'WWW-Authenticate': BASIC_CHALLENGE };
   if (creds === undefined) {
