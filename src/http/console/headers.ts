@@ -2,6 +2,10 @@
  * The console's security headers. The page runs no inline script and loads nothing from elsewhere, so the
  * policy allows only its own origin: an injected `<script>` (should escaping ever miss one) does not run,
  * and the page cannot be framed (clickjacking of the action buttons).
+ *
+ * Referrer-Policy is `same-origin`, not `no-referrer`: under `no-referrer` browsers send `Origin: null`
+ * with the console's own form posts, and the Origin check of the actions could no longer tell them from a
+ * foreign page's. `same-origin` still sends nothing to any other site.
  */
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 
@@ -13,7 +17,7 @@ export const SECURITY_HEADERS: OutgoingHttpHeaders = {
   'Content-Security-Policy': CONTENT_SECURITY_POLICY,
   'X-Frame-Options': 'DENY',
   'X-Content-Type-Options': 'nosniff',
-  'Referrer-Policy': 'no-referrer',
+  'Referrer-Policy': 'same-origin',
   'Cache-Control': 'no-store',
 };
 
