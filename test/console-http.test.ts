@@ -96,11 +96,13 @@ test('GET / shows health, lock, queues and every task, with values from the data
   assert.match(row, /run 119 &lt;b&gt;bold&lt;\/b&gt;/);
   assert.match(row, /0\.500 s/);
   assert.match(row, /9\.000 s <span class="slow"/, 'the latest run is marked much slower than the average');
-  assert.equal((row.match(/<rect /g) ?? []).length, 20, 'the chart shows the last 20 runs');
-  for (const b of ['Pause', 'Run now', 'Reschedule']) assert.ok(row.includes(`<button type="submit">${b}</button>`), b);
+  assert.equal((row.match(/M\d+ 24v-\d+h\d+v\d+z/g) ?? []).length, 20, 'the chart shows the last 20 runs, one bar each');
+  assert.match(row, /<path class="ko" d="(M\d+ 24v-\d+h\d+v\d+z){3}"\/>/, 'the 3 failures among them (runs 101, 108, 115) in red');
+  assert.match(row, /<path class="ok" d="[^"]*M114 24v-24h5v24z"/, 'the latest, slowest run is the full-height bar on the right');
+  for (const b of ['Pause', 'Run now', 'Reschedule']) assert.ok(row.includes(`>${b}</button>`), b);
   assert.match(html, /Async tasks in error: <b id="q-error">1<\/b>/);
   assert.ok(html.includes('SMTP said &lt;no&gt;'));
-  assert.match(html, /<button type="submit">Retry<\/button>/);
+  assert.match(html, /value="retry" data-confirm="Retry async task #1\?">Retry<\/button>/);
   const js = await fetch(`${serve.url}/console.js`);
   assert.equal(js.status, 200);
   assert.match(js.headers.get('content-type') ?? '', /^text\/javascript/);
@@ -160,7 +162,7 @@ test('Pause, Resume, Reschedule, Run now and Retry write the rows, logged with t
   assert.equal((await rowOf(db, 'InlineImageGC')).status, 'paused');
   assert.match(serve.output(), /"user":"admin".*"action":"pause".*"task":"InlineImageGC".*console: action/);
   const page = await (await get(serve, '/')).text();
-  assert.match(page, /<tr class="task status-paused" data-class="InlineImageGC">.*?<button type="submit">Resume<\/button>/s);
+  assert.match(page, /<tr class="task status-paused" data-class="InlineImageGC">.*?value="resume"[^>]*>Resume<\/button>/s);
 
   assert.equal((await post(serve, { token, action: 'resume', task: 'InlineImageGC' })).status, 200);
   assert.equal((await rowOf(db, 'InlineImageGC')).status, 'active');

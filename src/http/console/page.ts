@@ -44,14 +44,25 @@ function seconds(v: number | null): string {
   return v === null ? '' : `${v.toFixed(3)} s`;
 }
 
-/** A one-button form posting an action; the script asks for confirmation with `data-confirm`. */
-export function actionForm(token: string, action: string, fields: Readonly<Record<string, string>>, label: string, confirm: string, extra = ''): string {
+/** A button of an action form: its action, label, and the question the script asks before posting. */
+export interface ActionButton {
+  readonly action: string;
+  readonly label: string;
+  readonly confirm: string;
+}
+
+/**
+ * A form posting to /action with the CSRF token, hidden `fields`, `extra` inputs and one submit button per
+ * action (`name="action"`): the script asks for confirmation with the button's `data-confirm`.
+ */
+export function actionForm(token: string, fields: Readonly<Record<string, string>>, buttons: readonly ActionButton[], extra = ''): string {
   const hidden = Object.entries(fields)
     .map(([k, v]) => `<input type="hidden" name="${h(k)}" value="${h(v)}">`)
     .join('');
-  return `<form method="post" action="/action" class="act" data-confirm="${h(confirm)}">` +
-    `<input type="hidden" name="token" value="${h(token)}"><input type="hidden" name="action" value="${h(action)}">${hidden}${extra}` +
-    `<button type="submit">${h(label)}</button></form>`;
+  const submit = buttons
+    .map((b) => `<button type="submit" name="action" value="${h(b.action)}" data-confirm="${h(b.confirm)}">${h(b.label)}</button>`)
+    .join('');
+  return `<form method="post" action="/action" class="act"><input type="hidden" name="token" value="${h(token)}">${hidden}${extra}${submit}</form>`;
 }
 
 function healthSection(report: StatusReport, health: Health): string {
@@ -75,7 +86,7 @@ function queueSection(d: MainPageData): string {
   const q = d.report.queues;
   const errors = d.asyncErrors.map((e) =>
     `<tr><td>#${h(e.id)}</td><td>${h(e.realclass)}</td><td>${h(e.last_attempt)}</td><td class="msg">${h(e.last_error)}</td>` +
-      `<td>${actionForm(d.token, 'retry', { id: String(e.id) }, 'Retry', `Retry async task #${String(e.id)}?`)}</td></tr>`,
+      `<td>${actionForm(d.token, { id: String(e.id) }, [{ action: 'retry', label: 'Retry', confirm: `Retry async task #${String(e.id)}?` }])}</td></tr>`,
   );
   const table = errors.length === 0 ? '' :
     `<table class="errors"><thead><tr><th>Async task</th><th>Class</th><th>Last attempt</th><th>Error</th><th></th></tr></thead><tbody>${errors.join('')}</tbody></table>`;
@@ -96,11 +107,15 @@ function taskRow(d: MainPageData, t: TaskStatus): string {
   const actions: string[] = [];
   if (t.className !== null) {
     const task = { task: t.className };
-    actions.push(t.status === 'paused'
-      ? actionForm(d.token, 'resume', task, 'Resume', `Resume ${t.className}?`)
-      : actionForm(d.token, 'pause', task, 'Pause', `Pause ${t.className}? Neither itop-cron nor cron.php will run it.`));
-    if (t.runner === 'native') actions.push(actionForm(d.token, 'run', task, 'Run now', `Run ${t.className} now?`));
-    actions.push(actionForm(d.token, 'reschedule', task, 'Reschedule', `Reschedule ${t.className}?`,
+    const buttons: ActionButton[] = [
+      t.status === 'paused'
+        ? { action: 'resume', label: 'Resume', confirm: `Resume ${t.className}?` }
+        : { action: 'pause', label: 'Pause', confirm: `Pause ${t.className}? Neither itop-cron nor cron.php will run it.` },
+    ];
+    if (t.runner === 'native') buttons.push({ action: 'run', label: 'Run now', confirm: `Run ${t.className} now?` });
+    actions.push(actionForm(d.token, task, buttons));
+    // A form of its own: Enter in the date field must reschedule, not press the row's first button.
+    actions.push(actionForm(d.token, task, [{ action: 'reschedule', label: 'Reschedule', confirm: `Reschedule ${t.className}?` }],
       '<input type="text" name="when" value="now" size="8" aria-label="when (now, +10m, Y-m-d H:i:s)">'));
   }
   return `<tr class="task status-${h(t.status)}" data-class="${h(t.className)}">` +

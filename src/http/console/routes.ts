@@ -32,14 +32,16 @@ export function isConsolePath(pathname: string): boolean {
   return pathname === '/' || pathname === '/action' || pathname === '/console.js' || pathname === '/console.css' || pathname.startsWith('/task/');
 }
 
-async function main(ctx: ConsoleContext, res: ServerResponse, loginName: string): Promise<void> {
+/** The main page's HTML for `loginName`: the status, its health verdict, the charts and the async errors. */
+export async function renderMain(ctx: ConsoleContext, loginName: string): Promise<string> {
   const report = await statusJson(ctx.db, ctx.config, ctx.clock, ctx.tasks, ctx.params);
   const health = evaluateHealth(report, {
     maxLatenessSeconds: settingInt(ctx.config.settings, 'itop_cron.status_max_lateness', DEFAULT_MAX_LATENESS),
     maxAgeSeconds: settingInt(ctx.config.settings, 'itop_cron.status_max_age', DEFAULT_MAX_AGE),
   });
-  const [recent, errors] = [await recentDurations(ctx.db, CHART_RUNS), await asyncErrors(ctx.db, 50)];
-  sendHtml(res, 200, mainPage({ login: loginName, token: ctx.csrf.token(loginName), report, health, recent, asyncErrors: errors }));
+  const classes = report.tasks.flatMap((t) => (t.className === null ? [] : [t.className]));
+  const [recent, errors] = [await recentDurations(ctx.db, classes, CHART_RUNS), await asyncErrors(ctx.db, 50)];
+  return mainPage({ login: loginName, token: ctx.csrf.token(loginName), report, health, recent, asyncErrors: errors });
 }
 
 async function task(ctx: ConsoleContext, res: ServerResponse, loginName: string, encoded: string, search: URLSearchParams): Promise<void> {
@@ -102,7 +104,7 @@ export async function serveConsole(ctx: ConsoleContext, req: IncomingMessage, re
   if (req.method !== method) return sendText(res, 405, `Method not allowed: use ${method}`, { Allow: method });
   const user = await login(ctx, req, res);
   if (user === undefined) return;
-  if (pathname === '/') return main(ctx, res, user.login);
+  if (pathname === '/') return sendHtml(res, 200, await renderMain(ctx, user.login));
   if (pathname === '/action') return action(ctx, req, res, user.login, user);
   return task(ctx, res, user.login, pathname.slice('/task/'.length), search);
 }
