@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { chromium } from 'playwright-core';
+import { chromium, type Dialog } from 'playwright-core';
 import { addRuns, addTask, startServe } from './helpers/consoleServe.js';
 import { createAdminUser, createTestDb, type TestDb } from './helpers/testDb.js';
 import { tempDir } from './helpers/tempDir.js';
@@ -46,7 +46,7 @@ test('in chromium: log in, see the tasks, Pause, Run now and Retry change the ro
   const page = await context.newPage();
   const alerts: string[] = [];
   const confirms: string[] = [];
-  page.on('dialog', (d) => {
+  const answer = (d: Dialog): void => {
     if (d.type() === 'confirm') {
       confirms.push(d.message());
       void d.accept();
@@ -54,7 +54,8 @@ test('in chromium: log in, see the tasks, Pause, Run now and Retry change the ro
       alerts.push(d.message());
       void d.dismiss();
     }
-  });
+  };
+  page.on('dialog', answer);
   const cspErrors: string[] = [];
   page.on('console', (m) => {
     if (m.type() === 'error') cspErrors.push(m.text());
@@ -83,10 +84,19 @@ test('in chromium: log in, see the tasks, Pause, Run now and Retry change the ro
 
   await page.goto(`${serve.url}/`);
   assert.equal(await page.locator('tr[data-class="InlineImageGC"] td.status').textContent(), 'paused');
-  await page.locator('tr[data-class="BulkExportResultGC"]').getByRole('button', { name: 'Run now' }).click();
-  await page.waitForSelector('#result');
-  assert.match((await page.locator('#result').textContent()) ?? '', /^BulkExportResultGC: success in/);
-  assert.match((await page.locator('pre.output').textContent()) ?? '', /Starting: BulkExportResultGC/);
+  // Run now from a second tab: the first one, left open, shows the run's text as it happens.
+  const other = await context.newPage();
+  other.on('dialog', answer);
+  await other.goto(`${serve.url}/`);
+  await other.locator('tr[data-class="BulkExportResultGC"]').getByRole('button', { name: 'Run now' }).click();
+  await other.waitForSelector('#result');
+  assert.match((await other.locator('#result').textContent()) ?? '', /^BulkExportResultGC: success in/);
+  assert.match((await other.locator('pre.output').textContent()) ?? '', /Starting: BulkExportResultGC/);
+  // A string: evaluated in the page (this file is not compiled with the DOM's types).
+  await page.waitForFunction("/End of: +BulkExportResultGC/.test(document.getElementById('live').textContent)", undefined, { timeout: 20_000 });
+  assert.match((await page.locator('#live').textContent()) ?? '', /Starting: BulkExportResultGC[\s\S]*End of: +BulkExportResultGC/);
+  await page.screenshot({ path: mainShot, fullPage: true });
+  await other.close();
 
   await page.goto(`${serve.url}/`);
   await page.getByRole('button', { name: 'Retry' }).click();

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { basicAuthHeader } from '../src/http/basicAuth.js';
+import { sseEvent } from '../src/http/console/live.js';
 import { addRuns, addTask, startServe, type Serve } from './helpers/consoleServe.js';
 import { createAdminUser, createTestDb, type TestDb } from './helpers/testDb.js';
 
@@ -29,7 +30,7 @@ async function snapshot(db: TestDb): Promise<string> {
   return JSON.stringify({ tasks, async });
 }
 
-async function setup(t: TestContext): Promise<{ db: TestDb; serve: Serve }> {
+async function setup(t: TestContext, env: Record<string, string> = {}): Promise<{ db: TestDb; serve: Serve }> {
   const db = await createTestDb(t);
   await createAdminUser(db, { login: 'admin', password: PWD, admin: true });
   await createAdminUser(db, { login: 'user1', password: PWD, admin: false });
@@ -41,7 +42,7 @@ async function setup(t: TestContext): Promise<{ db: TestDb; serve: Serve }> {
     `INSERT INTO ${db.table('priv_async_task')} (status, created, remaining_retries, last_error, last_attempt, realclass) ` +
       "VALUES ('error', '2026-01-01 00:00:00', 0, 'SMTP said <no>', '2026-01-01 00:01:00', 'AsyncSendEmail')",
   );
-  return { db, serve: await startServe(t, db) };
+  return { db, serve: await startServe(t, db, env) };
 }
 
 function get(s: Serve, path: string, auth: string | null = ADMIN): Promise<Response> {
@@ -216,4 +217,56 @@ test('a task page shows its run history, 50 runs a page, newest first, escaped',
   assert.ok(evilHtml.includes('<h1>&lt;script&gt;alert(1)&lt;/script&gt;</h1>'));
   assert.equal((await get(serve, '/task/NoSuchTask')).status, 404);
   assert.equal((await get(serve, '/task/%E0%A4%A')).status, 400);
+});
+
+/** Reads an event stream until `pattern` has arrived. */
+async function readUntil(reader: ReadableStreamDefaultReader<Uint8Array>, pattern: RegExp): Promise<string> {
+  const decoder = new TextDecoder();
+  let text = '';
+  const limit = Date.now() + 20_000;
+  while (!pattern.test(text)) {
+    if (Date.now() > limit) throw new Error(`no ${pattern} in: ${text}`);
+    const { done, value } = await reader.read();
+    if (done) throw new Error(`the stream ended before ${pattern}: ${text}`);
+    text += decoder.decode(value, { stream: true });
+  }
+  return text;
+}
+
+test('/events streams the text of the server\'s runs live (Run now and the cron page), behind the login', async (t) => {
+  // A cron page run lasts cron_max_execution_time: 3 s here.
+  const { serve } = await setup(t, { ITOP_CRON_MAX_EXECUTION_TIME: '3' });
+  assert.equal((await get(serve, '/events', null)).status, 401);
+  assert.equal((await get(serve, '/events', basicAuthHeader('user1', PWD))).status, 403);
+  const controller = new AbortController();
+  t.after(() => controller.abort());
+  const res = await fetch(`${serve.url}/events`, { headers: { Authorization: ADMIN }, signal: controller.signal });
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get('content-type'), 'text/event-stream; charset=utf-8');
+  assert.equal(res.headers.get('x-frame-options'), 'DENY');
+  const reader = res.body!.getReader();
+  await readUntil(reader, /^: itop-cron live output\n\n/);
+  const token = await tokenOf(serve);
+  assert.equal((await post(serve, { token, action: 'run', task: 'InlineImageGC' })).status, 200);
+  const seen = await readUntil(reader, /data: << === .* End of: +InlineImageGC /);
+  assert.match(seen, /(^|\n)data: >> === .* Starting: InlineImageGC /);
+  const cron = await get(serve, '/cron?verbose=1');
+  assert.equal(cron.status, 200);
+  await cron.text();
+  assert.match(await readUntil(reader, /data: Exiting: \d+/), /data: Starting: \d+ \(/);
+  // A browser that connects later gets the recent lines (up to 200) first.
+  const late = await fetch(`${serve.url}/events`, { headers: { Authorization: ADMIN }, signal: controller.signal });
+  assert.match(await readUntil(late.body!.getReader(), /data: Exiting: \d+/), /data: Starting: \d+ \(/);
+  // Stopping the server ends the open streams instead of waiting for the browsers to leave.
+  const stoppedAt = Date.now();
+  serve.child.kill('SIGTERM');
+  for (;;) if ((await reader.read()).done) break;
+  assert.ok(Date.now() - stoppedAt < 5000, `the stream ended ${Date.now() - stoppedAt} ms after SIGTERM`);
+  await new Promise((resolve) => (serve.child.exitCode === null ? serve.child.once('close', resolve) : resolve(undefined)));
+  assert.equal(serve.child.exitCode, 0);
+});
+
+test('an event carries each line of a text in a data field of its own, so no text can start another event', () => {
+  assert.equal(sseEvent('one line'), 'data: one line\n\n');
+  assert.equal(sseEvent('a\n\nevent: busy\r\ndata: x\rid: 1'), 'data: a\ndata: \ndata: event: busy\ndata: data: x\ndata: id: 1\n\n');
 });

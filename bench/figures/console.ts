@@ -8,6 +8,7 @@ import { openDb } from '../../src/db/connect.js';
 import { historyTableDdl } from '../../src/db/runHistory.js';
 import { basicAuthHeader } from '../../src/http/basicAuth.js';
 import { createCsrf } from '../../src/http/console/csrf.js';
+import { createLiveOutput } from '../../src/http/console/live.js';
 import { renderMain, type ConsoleContext } from '../../src/http/console/routes.js';
 import { FailureLimiter } from '../../src/http/rateLimit.js';
 import { startServer } from '../../src/http/server.js';
@@ -50,7 +51,7 @@ export async function consoleFigures(server: BenchServer, reps: number): Promise
     const loaded = tasks;
     const ctx: ConsoleContext = {
       config, db: pool, log: silentLogger(), clock: createClock(config.timezone), tasks: loaded, params: {},
-      limiter: new FailureLimiter(), loginFailureDelayMs: 0, track: () => () => undefined, csrf: createCsrf(),
+      limiter: new FailureLimiter(), loginFailureDelayMs: 0, track: () => () => undefined, csrf: createCsrf(), live: createLiveOutput(),
     };
     const http = await startServer({ config, db: pool, log: silentLogger(), tasks: loaded, loginFailureDelayMs: 0 });
     try {

@@ -15,6 +15,7 @@ import { loadTasks } from '../tasks/registry.js';
 import type { BackgroundTask } from '../tasks/types.js';
 import { createClock, type Clock } from '../time/clock.js';
 import { createCsrf } from './console/csrf.js';
+import { createLiveOutput } from './console/live.js';
 import { isConsolePath, serveConsole, type ConsoleContext } from './console/routes.js';
 import { sendText, serveCron, type CronPageContext } from './cronPage.js';
 import { FailureLimiter, type RateLimitOptions } from './rateLimit.js';
@@ -115,6 +116,7 @@ export async function startServer(opts: ServerOptions): Promise<CronServer> {
   let stopping = false;
   const ctx: ConsoleContext = {
     csrf: createCsrf(),
+    live: createLiveOutput(),
     config: opts.config,
     db: opts.db,
     log: opts.log,
@@ -158,6 +160,8 @@ export async function startServer(opts: ServerOptions): Promise<CronServer> {
     running: () => running.size,
     async stop(graceMs = 0) {
       stopping = true;
+      // The console's event streams never end by themselves: end them, or closing would wait for them.
+      ctx.live.close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const timer = new AbortController();

@@ -17,10 +17,10 @@ export interface Serve {
 }
 
 /** Starts `itop-cron serve --port=0` on the database; stopped (SIGTERM) after the test. */
-export async function startServe(t: TestContext, db: TestDb): Promise<Serve> {
+export async function startServe(t: TestContext, db: TestDb, extraEnv: Record<string, string> = {}): Promise<Serve> {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('ITOP_')) env[k] = v;
-  Object.assign(env, cliEnv(db, { ITOP_CRON_LOG_LEVEL: 'info', ITOP_CRON_MAX_EXECUTION_TIME: '30' }));
+  Object.assign(env, cliEnv(db, { ITOP_CRON_LOG_LEVEL: 'info', ITOP_CRON_MAX_EXECUTION_TIME: '30', ...extraEnv }));
   const child = spawn(process.execPath, [BIN, 'serve', '--port=0', '--stop_timeout=0'], { cwd: tempDir('itop-cron-console-'), env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));

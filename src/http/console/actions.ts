@@ -26,7 +26,8 @@ export function isAction(a: string | null): a is ConsoleAction {
 }
 
 async function runNow(ctx: CronPageContext, user: CronUser, task: string): Promise<ActionResult> {
-  const out = memorySink();
+  const text = memorySink();
+  const out = ctx.live === undefined ? text : ctx.live.tee(text);
   const controller = new AbortController();
   const untrack = ctx.track(controller);
   const ops = createRunOps({ config: ctx.config, db: ctx.db, clock: ctx.clock, log: ctx.log, params: ctx.params, tasks: ctx.tasks, serveMetrics: false });
@@ -41,7 +42,7 @@ async function runNow(ctx: CronPageContext, user: CronUser, task: string): Promi
     );
     if (r.kind === 'already-running') return { status: 409, title: 'Not run', text: `${task} was not run: a cron holds the lock (Already running...)` };
     if (r.kind === 'blocked') return { status: 503, title: 'Not run', text: r.reason };
-    return { status: 200, title: 'Run now', text: `${r.className}: ${r.result.outcome} in ${r.result.durationSeconds.toFixed(3)} s`, output: out.text() };
+    return { status: 200, title: 'Run now', text: `${r.className}: ${r.result.outcome} in ${r.result.durationSeconds.toFixed(3)} s`, output: text.text() };
   } finally {
     await ops.close();
     untrack();

@@ -2,7 +2,8 @@
  * The console's script and style sheet, served as /console.js and /console.css so that the
  * Content-Security-Policy can forbid inline script and style. The script is plain ES2017 for any
  * current browser: a confirmation before each action, and the page's content refreshed every 15 s
- * without a reload (the same HTML fetched again: one rendering, on the server).
+ * without a reload (the same HTML fetched again: one rendering, on the server), and the live output of
+ * the server's runs from /events (server-sent events), written as text, never as HTML.
  */
 
 export const CONSOLE_JS = `'use strict';
@@ -28,8 +29,19 @@ export const CONSOLE_JS = `'use strict';
       })
       .catch(function () { /* the next tick tries again */ });
   }
+  function live(pre) {
+    var source = new EventSource('/events');
+    source.onmessage = function (e) {
+      var lines = (pre.textContent ? pre.textContent.split('\\n') : []).concat([e.data]);
+      pre.textContent = lines.slice(-200).join('\\n');
+      pre.scrollTop = pre.scrollHeight;
+    };
+    source.addEventListener('busy', function () { source.close(); });
+  }
   document.addEventListener('DOMContentLoaded', function () {
     bind(document);
+    var pre = document.getElementById('live');
+    if (pre) live(pre);
     if (document.getElementById('tasks')) window.setInterval(refresh, 15000);
   });
 })();
@@ -55,6 +67,8 @@ form.act { display: inline-block; margin: 0 .2em .2em 0; }
 form.act input[type=text] { width: 6em; }
 button { cursor: pointer; }
 svg.chart path.ok { fill: #4a90c2; } svg.chart path.ko { fill: #d0342c; }
+pre#live { background: #111; color: #eee; padding: .5em; max-height: 20em; overflow: auto; margin: 0 1em 1em; }
+section.live h2, section.live p { margin-left: 1em; }
 pre.output { background: #111; color: #eee; padding: .5em; overflow-x: auto; }
 nav.pages { margin: .5em 0; }
 @media (max-width: 700px) { th:nth-child(7), td.msg { display: none; } main { padding: .3em; } }

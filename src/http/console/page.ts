@@ -20,7 +20,7 @@ export interface MainPageData {
   readonly asyncErrors: readonly AsyncErrorRow[];
 }
 
-function layout(title: string, login: string, body: string): string {
+function layout(title: string, login: string, body: string, after = ''): string {
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -35,7 +35,7 @@ function layout(title: string, login: string, body: string): string {
 <main id="content">
 ${body}
 </main>
-</body>
+${after}</body>
 </html>
 `;
 }
@@ -132,7 +132,9 @@ export function mainPage(d: MainPageData): string {
     .map((c) => `<th>${c}</th>`).join('');
   const rows = d.report.tasks.map((t) => taskRow(d, t)).join('\n');
   const tasks = `<section class="tasks"><h2>Tasks</h2><div class="scroll"><table id="tasks"><thead><tr>${head}</tr></thead><tbody>\n${rows}\n</tbody></table></div></section>`;
-  return layout('itop-cron console', d.login, `${healthSection(d.report, d.health)}\n${tasks}\n${queueSection(d)}`);
+  // Outside #content, which the auto-refresh replaces: the live lines stay while the rest is refreshed.
+  const live = '<section class="live"><h2>Live output</h2><p class="meta">The runs of this server (cron page, Run now), as they happen.</p><pre id="live" aria-live="polite"></pre></section>\n';
+  return layout('itop-cron console', d.login, `${healthSection(d.report, d.health)}\n${tasks}\n${queueSection(d)}`, live);
 }
 
 /** What a task's page shows. */

@@ -13,11 +13,13 @@ import { clientIp, login, sendText, type CronPageContext } from '../cronPage.js'
 import { CONSOLE_CSS, CONSOLE_JS } from './assets.js';
 import { doAction, isAction } from './actions.js';
 import { sameOrigin, type Csrf } from './csrf.js';
-import { send, sendHtml } from './headers.js';
+import { send, sendHtml, SECURITY_HEADERS } from './headers.js';
+import type { LiveOutput } from './live.js';
 import { mainPage, resultPage, taskPage } from './page.js';
 
 export interface ConsoleContext extends CronPageContext {
   readonly csrf: Csrf;
+  readonly live: LiveOutput;
 }
 
 /** Runs shown in each task's chart. */
@@ -29,7 +31,7 @@ const MAX_FORM_BYTES = 16 * 1024;
 
 /** True for the paths the console answers. */
 export function isConsolePath(pathname: string): boolean {
-  return pathname === '/' || pathname === '/action' || pathname === '/console.js' || pathname === '/console.css' || pathname.startsWith('/task/');
+  return pathname === '/' || pathname === '/action' || pathname === '/events' || pathname === '/console.js' || pathname === '/console.css' || pathname.startsWith('/task/');
 }
 
 /** The main page's HTML for `loginName`: the status, its health verdict, the charts and the async errors. */
@@ -62,6 +64,14 @@ async function task(ctx: ConsoleContext, res: ServerResponse, loginName: string,
     return;
   }
   sendHtml(res, 200, taskPage({ login: loginName, className, task: status, rows, total, page, pageSize: PAGE_SIZE }));
+}
+
+/** GET /events: the live output of this server's runs as server-sent events, until the browser leaves. */
+function events(ctx: ConsoleContext, res: ServerResponse): void {
+  res.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': 'text/event-stream; charset=utf-8', 'X-Accel-Buffering': 'no' });
+  // A comment first, so that the browser sees the stream open at once.
+  res.write(': itop-cron live output\n\n');
+  if (!ctx.live.listen(res)) res.end('event: busy\ndata: too many browsers are listening\n\n');
 }
 
 function readForm(req: IncomingMessage): Promise<URLSearchParams | undefined> {
@@ -106,5 +116,6 @@ export async function serveConsole(ctx: ConsoleContext, req: IncomingMessage, re
   if (user === undefined) return;
   if (pathname === '/') return sendHtml(res, 200, await renderMain(ctx, user.login));
   if (pathname === '/action') return action(ctx, req, res, user.login, user);
+  if (pathname === '/events') return events(ctx, res);
   return task(ctx, res, user.login, pathname.slice('/task/'.length), search);
 }
