@@ -126,3 +126,44 @@ test('in chromium: log in, see the tasks, Pause, Run now and Retry change the ro
     }
   }
 });
+
+test('in chromium, the reference iTop 3.2 database (sla-scenario): every registry row, Run now, screenshots', { skip: missing }, async (t) => {
+  const db = await createTestDb(t, { reference: 'sla-scenario' });
+  // The dump has its own 'admin' (whose password the test does not know): a second administrator.
+  await createAdminUser(db, { login: 'console-admin', password: PWD, admin: true });
+  const registry = await db.query<{ class_name: string }>(`SELECT class_name FROM ${db.table('priv_backgroundtask')} ORDER BY class_name`);
+  const serve = await startServe(t, db);
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  t.after(() => browser.close());
+  const context = await browser.newContext({ httpCredentials: { username: 'console-admin', password: PWD }, viewport: { width: 1400, height: 900 } });
+  const page = await context.newPage();
+  page.on('dialog', (d) => void d.accept());
+  assert.equal((await page.goto(`${serve.url}/`))?.status(), 200);
+  const names = (await page.locator('#tasks td.name').allTextContents()).sort();
+  assert.deepEqual(names, registry.map((r) => r.class_name).sort());
+  // No PHP bridge here (no iTop root): iTop's own PHP tasks have no runner, and the verdict says so.
+  assert.equal(await page.locator('tr[data-class="ObsolescenceDateUpdater"] td:nth-child(3)').textContent(), 'none');
+  assert.equal(await page.locator('#verdict').textContent(), 'Unhealthy');
+  assert.match((await page.locator('ul.problems').textContent()) ?? '', /ObsolescenceDateUpdater has no runner/);
+  await page.locator('tr[data-class="InlineImageGC"]').getByRole('button', { name: 'Run now' }).click();
+  await page.waitForSelector('#result');
+  assert.match((await page.locator('#result').textContent()) ?? '', /^InlineImageGC: success in/);
+  await page.goto(`${serve.url}/`);
+  assert.equal(await page.locator('tr[data-class="InlineImageGC"] td.outcome').textContent(), 'success');
+  const shots = tempDir('itop-cron-console-shots-');
+  const mainShot = join(shots, 'console-reference-main.png');
+  await page.screenshot({ path: mainShot, fullPage: true });
+  await page.locator('tr[data-class="InlineImageGC"] td.name a').click();
+  await page.waitForSelector('#history');
+  assert.equal(await page.locator('#history tbody tr').count(), 1);
+  const taskShot = join(shots, 'console-reference-task.png');
+  await page.screenshot({ path: taskShot, fullPage: true });
+  for (const shot of [mainShot, taskShot]) {
+    t.diagnostic(`screenshot: ${shot}`);
+    const keep = process.env['ITOP_CRON_SCREENSHOT_DIR'];
+    if (keep !== undefined && keep !== '') {
+      mkdirSync(keep, { recursive: true });
+      copyFileSync(shot, join(keep, shot.slice(shots.length + 1)));
+    }
+  }
+});

@@ -60,10 +60,13 @@ h1 { font-size: 1.3em; } h2 { font-size: 1.1em; margin: 1em 0 .3em; }
 table { border-collapse: collapse; width: 100%; background: #fff; }
 th, td { border-bottom: 1px solid #ddd; padding: .3em .4em; text-align: left; vertical-align: top; }
 th { background: #eef2f6; white-space: nowrap; }
-td.msg { max-width: 28em; overflow-wrap: anywhere; font-size: .9em; }
+td.msg { min-width: 12em; max-width: 28em; overflow-wrap: anywhere; font-size: .9em; }
+td.name { min-width: 12em; max-width: 22em; overflow-wrap: break-word; }
+td.when, td.num { white-space: nowrap; }
+td.when .late { display: block; width: fit-content; }
 tr.status-paused td { color: #777; }
-td.actions { white-space: nowrap; }
-form.act { display: inline-block; margin: 0 .2em .2em 0; }
+td.actions { min-width: 13em; }
+form.act { display: inline-block; margin: 0 .2em .2em 0; white-space: nowrap; }
 form.act input[type=text] { width: 6em; }
 button { cursor: pointer; }
 svg.chart path.ok { fill: #4a90c2; } svg.chart path.ko { fill: #d0342c; }

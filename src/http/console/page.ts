@@ -99,11 +99,14 @@ function queueSection(d: MainPageData): string {
 
 function taskRow(d: MainPageData, t: TaskStatus): string {
   const name = t.className ?? `registry row #${t.id} (class_name NULL)`;
-  const link = t.className === null ? h(name) : `<a href="/task/${pathPart(t.className)}">${h(name)}</a>`;
+  // A break opportunity after each namespace separator: Combodo\iTop\...\SessionGC wraps at its parts.
+  const shown = h(name).replaceAll('\\', '\\<wbr>');
+  const link = t.className === null ? shown : `<a href="/task/${pathPart(t.className)}">${shown}</a>`;
   const runs = [...(t.className === null ? [] : d.recent.get(t.className) ?? [])].reverse();
   const chart = durationChart(runs.map((r) => ({ seconds: Number(r.duration), ok: r.outcome === 'success', started: r.started })));
   const slow = muchSlower(t.durations.latest, t.durations.avg) ? ' <span class="slow" title="the latest run took much longer than the average">slower</span>' : '';
-  const late = t.overdue ? `<span class="late">${h(humanDuration(t.latenessSeconds))} late</span>` : '';
+  // A task due this very second is not late (as in itop-cron status).
+  const late = t.overdue && t.latenessSeconds > 0 ? `<span class="late">${h(humanDuration(t.latenessSeconds))} late</span>` : '';
   const actions: string[] = [];
   if (t.className !== null) {
     const task = { task: t.className };
@@ -120,9 +123,9 @@ function taskRow(d: MainPageData, t: TaskStatus): string {
   }
   return `<tr class="task status-${h(t.status)}" data-class="${h(t.className)}">` +
     `<td class="name">${link}</td><td class="status">${h(t.status)}</td><td>${h(t.runner)}</td>` +
-    `<td>${h(t.lastRun)}</td><td>${h(t.nextRun)} ${late}</td>` +
+    `<td class="when">${h(t.lastRun)}</td><td class="when">${h(t.nextRun)} ${late}</td>` +
     `<td class="outcome ${h(t.lastOutcome)}">${h(t.lastOutcome)}</td><td class="msg">${h(t.lastMessage)}</td>` +
-    `<td>${seconds(t.durations.avg)}</td><td>${seconds(t.durations.latest)}${slow}</td><td>${chart}</td>` +
+    `<td class="num">${seconds(t.durations.avg)}</td><td class="num">${seconds(t.durations.latest)}${slow}</td><td>${chart}</td>` +
     `<td class="actions">${actions.join('')}</td></tr>`;
 }
 
