@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { chromium, type Dialog } from 'playwright-core';
+import { chromium, type Dialog, type Page } from 'playwright-core';
 import { addRuns, addTask, startServe } from './helpers/consoleServe.js';
 import { createAdminUser, createTestDb, type TestDb } from './helpers/testDb.js';
 import { tempDir } from './helpers/tempDir.js';
@@ -21,6 +21,17 @@ const EVIL = '<script>alert(1)</script>';
 async function statusOf(db: TestDb, cls: string): Promise<string | undefined> {
   const rows = await db.query<{ status: string }>(`SELECT status FROM ${db.table('priv_backgroundtask')} WHERE class_name = ?`, [cls]);
   return rows[0]?.status;
+}
+
+/** Waits until the text of `selector` matches `pattern` (polled from here: no script evaluated in the page). */
+async function waitForText(page: Page, selector: string, pattern: RegExp, ms: number): Promise<void> {
+  const limit = Date.now() + ms;
+  for (;;) {
+    const text = (await page.locator(selector).first().textContent()) ?? '';
+    if (pattern.test(text)) return;
+    if (Date.now() > limit) throw new Error(`${selector} never matched ${pattern}: ${text}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
 
 // .ci/run installs chromium; elsewhere the test says why it does not run instead of failing.
@@ -92,8 +103,7 @@ test('in chromium: log in, see the tasks, Pause, Run now and Retry change the ro
   await other.waitForSelector('#result');
   assert.match((await other.locator('#result').textContent()) ?? '', /^BulkExportResultGC: success in/);
   assert.match((await other.locator('pre.output').textContent()) ?? '', /Starting: BulkExportResultGC/);
-  // A string: evaluated in the page (this file is not compiled with the DOM's types).
-  await page.waitForFunction("/End of: +BulkExportResultGC/.test(document.getElementById('live').textContent)", undefined, { timeout: 20_000 });
+  await waitForText(page, '#live', /End of: +BulkExportResultGC/, 20_000);
   assert.match((await page.locator('#live').textContent()) ?? '', /Starting: BulkExportResultGC[\s\S]*End of: +BulkExportResultGC/);
   await page.screenshot({ path: mainShot, fullPage: true });
   await other.close();
@@ -150,6 +160,13 @@ test('in chromium, the reference iTop 3.2 database (sla-scenario): every registr
   assert.match((await page.locator('#result').textContent()) ?? '', /^InlineImageGC: success in/);
   await page.goto(`${serve.url}/`);
   assert.equal(await page.locator('tr[data-class="InlineImageGC"] td.outcome').textContent(), 'success');
+  // The page refreshes itself (every 15 s) without a reload: a change made elsewhere shows up, the page's
+  // own state (here a marker, in use the live output) stays.
+  await page.evaluate('window.notReloaded = true');
+  await db.execute(`UPDATE ${db.table('priv_backgroundtask')} SET status = 'paused' WHERE class_name = 'BackupExec'`);
+  await waitForText(page, 'tr[data-class="BackupExec"] td.status', /^paused$/, 30_000);
+  assert.equal(await page.evaluate('window.notReloaded'), true);
+  assert.match((await page.locator('#live').textContent()) ?? '', /Starting: InlineImageGC/);
   const shots = tempDir('itop-cron-console-shots-');
   const mainShot = join(shots, 'console-reference-main.png');
   await page.screenshot({ path: mainShot, fullPage: true });
@@ -158,7 +175,13 @@ test('in chromium, the reference iTop 3.2 database (sla-scenario): every registr
   assert.equal(await page.locator('#history tbody tr').count(), 1);
   const taskShot = join(shots, 'console-reference-task.png');
   await page.screenshot({ path: taskShot, fullPage: true });
-  for (const shot of [mainShot, taskShot]) {
+  // On a phone: the page does not scroll sideways (the task table scrolls inside its box).
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.goto(`${serve.url}/`);
+  assert.equal(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth'), true);
+  const phoneShot = join(shots, 'console-reference-phone.png');
+  await page.screenshot({ path: phoneShot, fullPage: true });
+  for (const shot of [mainShot, taskShot, phoneShot]) {
     t.diagnostic(`screenshot: ${shot}`);
     const keep = process.env['ITOP_CRON_SCREENSHOT_DIR'];
     if (keep !== undefined && keep !== '') {

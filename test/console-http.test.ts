@@ -131,6 +131,15 @@ test('no login 401, wrong password 401, a non-administrator 403: for the page, a
   assert.equal(await snapshot(db), before, 'nothing written');
 });
 
+test('failed logins on the console count in the cron page\'s rate limit: 429 after 5 in a minute', async (t) => {
+  const { serve } = await setup(t);
+  for (let i = 0; i < 5; i += 1) assert.equal((await get(serve, i % 2 === 0 ? '/' : '/cron', basicAuthHeader('admin', `guess${i}`))).status, 401);
+  const refused = await get(serve, '/');
+  assert.equal(refused.status, 429);
+  assert.match(refused.headers.get('retry-after') ?? '', /^\d+$/);
+  assert.equal((await get(serve, '/task/InlineImageGC')).status, 429);
+});
+
 test('an action from another origin, without Origin, or without the right CSRF token is refused (403) and writes nothing', async (t) => {
   const { db, serve } = await setup(t);
   const token = await tokenOf(serve);

@@ -56,6 +56,7 @@ h1 { font-size: 1.3em; } h2 { font-size: 1.1em; margin: 1em 0 .3em; }
 .ok, td.success { color: #176b2c; } .ko, td.failure, td.fatal, td.timeout { color: #b00020; }
 .late, .slow { background: #fff0c2; color: #7a4b00; padding: 0 .3em; border-radius: 3px; white-space: nowrap; }
 .meta { color: #666; font-size: .9em; }
+.problems, #lock, .meta, #result { overflow-wrap: anywhere; }
 .scroll { overflow-x: auto; }
 table { border-collapse: collapse; width: 100%; background: #fff; }
 th, td { border-bottom: 1px solid #ddd; padding: .3em .4em; text-align: left; vertical-align: top; }
@@ -74,5 +75,5 @@ pre#live { background: #111; color: #eee; padding: .5em; max-height: 20em; overf
 section.live h2, section.live p { margin-left: 1em; }
 pre.output { background: #111; color: #eee; padding: .5em; overflow-x: auto; }
 nav.pages { margin: .5em 0; }
-@media (max-width: 700px) { th:nth-child(7), td.msg { display: none; } main { padding: .3em; } }
+@media (max-width: 700px) { #tasks th:nth-child(7), #tasks td.msg { display: none; } main { padding: .3em; } }
 `;

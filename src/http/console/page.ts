@@ -89,7 +89,7 @@ function queueSection(d: MainPageData): string {
       `<td>${actionForm(d.token, { id: String(e.id) }, [{ action: 'retry', label: 'Retry', confirm: `Retry async task #${String(e.id)}?` }])}</td></tr>`,
   );
   const table = errors.length === 0 ? '' :
-    `<table class="errors"><thead><tr><th>Async task</th><th>Class</th><th>Last attempt</th><th>Error</th><th></th></tr></thead><tbody>${errors.join('')}</tbody></table>`;
+    `<div class="scroll"><table class="errors"><thead><tr><th>Async task</th><th>Class</th><th>Last attempt</th><th>Error</th><th></th></tr></thead><tbody>${errors.join('')}</tbody></table></div>`;
   return `<section class="queues"><h2>Queues</h2><ul>` +
     `<li>Async tasks planned: <b id="q-planned">${count(q.asyncPlanned)}</b></li>` +
     `<li>Async tasks in error: <b id="q-error">${count(q.asyncError)}</b></li>` +
