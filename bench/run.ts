@@ -14,6 +14,7 @@ import { idlePassFigures } from './figures/idlePass.js';
 import { inlineImageGCFigures } from './figures/inlineImageGC.js';
 import { longRunFigures } from './figures/longRun.js';
 import { startupFigures } from './figures/startup.js';
+import { phpBridgeFigures } from './figures/phpBridge.js';
 import { statusOnlyFigures } from './figures/statusOnly.js';
 import { stopwatchFigures } from './figures/stopwatch.js';
 
@@ -46,6 +47,10 @@ const RUNNERS: Partial<Record<FigureId, Runner>> = {
   long: async (s, o) => ({
     ...(await longRunFigures(s, o.minutes)),
     settings: `one run of ${o.minutes} min${o.minutes < 10 ? ' (SHORTER than the 10 min of the issue: BENCH_MINUTES)' : ''}, cron_sleep 2`,
+  }),
+  php: async (s, o) => ({
+    ...(await phpBridgeFigures(s, o.reps)),
+    settings: `median of ${o.reps} alternated 10 s runs of each side (real iTop 3.2 tree, real cron.php), hung task ${Math.min(o.reps, 3)} runs`,
   }),
 };
 

@@ -1,4 +1,4 @@
--- The background task registry that cron.php reads and writes (spec §4).
+-- The background task registry that cron.php reads and writes.
 -- DDL of iTop 3.2 (MariaDB 10.11 SHOW CREATE TABLE, see shared reference/itop-3.2), verbatim apart from
 -- IF NOT EXISTS, the {prefix} placeholder (iTop's db_subname) and the dropped AUTO_INCREMENT counters.
 

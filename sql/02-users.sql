@@ -1,4 +1,4 @@
--- Users, their passwords and profiles: what the cron login and the Administrator check read (spec §8).
+-- Users, their passwords and profiles: what the cron login and the Administrator check read.
 -- A user spans priv_user + priv_internaluser + priv_user_local (or priv_user_ldap), all with the same id.
 -- DDL of iTop 3.2 (MariaDB 10.11 SHOW CREATE TABLE, see shared reference/itop-3.2), verbatim apart from
 -- IF NOT EXISTS, the {prefix} placeholder (iTop's db_subname) and the dropped AUTO_INCREMENT counters.
@@ -73,7 +73,7 @@ CREATE TABLE IF NOT EXISTS `{prefix}priv_urp_userorg` (
 
 
 -- The standard profiles as the setup creates them (ids and names from fresh-install.sql): the Administrator
--- check is by name (spec §8.4).
+-- check is by name.
 INSERT IGNORE INTO `{prefix}priv_urp_profiles` (`id`, `name`, `description`) VALUES
 (1,'Administrator','Has the rights on everything (bypassing any control)'),
 (2,'Portal user','Has the rights to access to the user portal. People having this profile will not be allowed to access the standard application, they will be automatically redirected to the user portal.'),

@@ -1,4 +1,4 @@
--- The asynchronous task queue run by ExecAsyncTask (spec §7.1): a row in priv_async_task plus one in its
+-- The asynchronous task queue run by ExecAsyncTask: a row in priv_async_task plus one in its
 -- subclass table, with the same id.
 -- DDL of iTop 3.2 (MariaDB 10.11 SHOW CREATE TABLE, see shared reference/itop-3.2), verbatim apart from
 -- IF NOT EXISTS, the {prefix} placeholder (iTop's db_subname) and the dropped AUTO_INCREMENT counters.

@@ -1,4 +1,4 @@
--- Draft inline images and attachments cleaned by InlineImageGC (spec §7.2).
+-- Draft inline images and attachments cleaned by InlineImageGC.
 -- DDL of iTop 3.2 (MariaDB 10.11 SHOW CREATE TABLE, see shared reference/itop-3.2), verbatim apart from
 -- IF NOT EXISTS, the {prefix} placeholder (iTop's db_subname) and the dropped AUTO_INCREMENT counters.
 

@@ -1,4 +1,4 @@
--- Tickets and their contacts, for the SLA stopwatches of CheckStopWatchThresholds (spec §7.3). A UserRequest
+-- Tickets and their contacts, for the SLA stopwatches of CheckStopWatchThresholds. A UserRequest
 -- spans ticket + ticket_request, a Person contact + person, all with the same id.
 -- DDL of iTop 3.2 (MariaDB 10.11 SHOW CREATE TABLE, see shared reference/itop-3.2), verbatim apart from
 -- IF NOT EXISTS, the {prefix} placeholder (iTop's db_subname) and the dropped AUTO_INCREMENT counters.
@@ -99,7 +99,7 @@ CREATE TABLE IF NOT EXISTS `{prefix}ticket_request` (
 -- ticket_incident is NOT in the reference dumps (the setup did not install itop-incident-mgmt-itil), so this
 -- one is reconstructed rather than copied: iTop's column conventions as in ticket_request, with Incident's
 -- lifecycle states. CheckStopWatchThresholds relies only on `id`, `status` and the tto_*/ttr_* stopwatch
--- columns, which follow the verified ticket_request layout exactly (spec §7.3).
+-- columns, which follow the verified ticket_request layout exactly.
 CREATE TABLE IF NOT EXISTS `{prefix}ticket_incident` (
   `id` int(11) NOT NULL AUTO_INCREMENT,
   `status` enum('new','escalated_tto','assigned','escalated_ttr','pending','resolved','closed') DEFAULT 'new',

@@ -1,4 +1,4 @@
--- The object history (CMDBChange) written when a threshold changes a ticket's status (spec §7.3).
+-- The object history (CMDBChange) written when a threshold changes a ticket's status.
 -- DDL of iTop 3.2 (MariaDB 10.11 SHOW CREATE TABLE, see shared reference/itop-3.2), verbatim apart from
 -- IF NOT EXISTS, the {prefix} placeholder (iTop's db_subname) and the dropped AUTO_INCREMENT counters.
 

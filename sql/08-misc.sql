@@ -1,4 +1,4 @@
--- Tables of the smaller garbage collectors (spec §7.7, §7.9) and iTop's bookkeeping tables.
+-- Tables of the smaller garbage collectors and iTop's bookkeeping tables.
 -- DDL of iTop 3.2 (MariaDB 10.11 SHOW CREATE TABLE, see shared reference/itop-3.2), verbatim apart from
 -- IF NOT EXISTS, the {prefix} placeholder (iTop's db_subname) and the dropped AUTO_INCREMENT counters.
 

@@ -1,4 +1,4 @@
--- Triggers, actions and subscriptions: what a threshold trigger runs (spec §7.3) to queue notifications.
+-- Triggers, actions and subscriptions: what a threshold trigger runs to queue notifications.
 -- DDL of iTop 3.2 (MariaDB 10.11 SHOW CREATE TABLE, see shared reference/itop-3.2), verbatim apart from
 -- IF NOT EXISTS, the {prefix} placeholder (iTop's db_subname) and the dropped AUTO_INCREMENT counters.
 

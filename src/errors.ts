@@ -1,6 +1,5 @@
 /**
- * The few error kinds the runner tells apart, mirroring cron.php's exception classes and exit codes
- * (spec §1.7): PHP's exit(-1) is 255, exit(-2) is 254.
+ * The few error kinds the runner tells apart, mirroring cron.php's exception classes and exit codes: PHP's exit(-1) is 255, exit(-2) is 254.
  */
 
 export const EXIT_OK = 0;
@@ -43,7 +42,7 @@ export class CronError extends BrandedError {
   }
 }
 
-/** A bad configuration value: one line naming the key and its source, exit 254 (DESIGN.md). */
+/** A bad configuration value: one line naming the key and its source, exit 254. */
 export class ConfigError extends CronError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('EBADCONFIG', message, EXIT_FATAL, options);

@@ -1,5 +1,5 @@
 /**
- * BackupExec (spec §7.4, §11.20) with the real mysqldump: the archive's layout, a restore of the dump into
+ * BackupExec with the real mysqldump: the archive's layout, a restore of the dump into
  * an empty database, the prefix, retention, the lock, and the failures that must leave no partial archive.
  */
 import assert from 'node:assert/strict';

@@ -1,7 +1,7 @@
 /**
  * CheckStopWatchThresholds on a real MariaDB, against the real iTop 3.2 SLA scenario (sla-scenario.sql and
  * the cron.php run that produced it, outputs/out-cron-sla-stopwatch.txt): messages, escalations, history
- * rows, flags, idempotence, order, failures (spec §7.3, §11.19).
+ * rows, flags, idempotence, order, failures.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';

@@ -14,7 +14,7 @@ import { createTestDb } from './helpers/testDb.js';
 const REF = referenceDir();
 const ADMIN = 'auth_user=admin\nauth_pwd=Admin.123456\n';
 
-/** iTop's discovery order on the reference install (spec §3.3). */
+/** iTop's discovery order on the reference install. */
 const ITOP_ORDER = [
   'CheckStopWatchThresholds',
   'LogFileRotationProcess',

@@ -184,7 +184,7 @@ test('timezone: default Europe/Paris, explicit empty is UTC, validated and canon
   assert.match(configError(() => load({ configPath: empty, raw: { timezone: '+01:00' } })), /^Invalid value for 'timezone'/);
 });
 
-test('describeDbHost follows iTop\'s split on ":" (spec §9.3)', () => {
+test('describeDbHost follows iTop\'s split on ":"', () => {
   assert.deepEqual(describeDbHost('127.0.0.1'), { host: '127.0.0.1', port: undefined, socket: false, persistent: false });
   assert.deepEqual(describeDbHost('db:3307'), { host: 'db', port: 3307, socket: false, persistent: false });
   assert.deepEqual(describeDbHost('p:db'), { host: 'db', port: undefined, socket: false, persistent: true });

@@ -1,4 +1,4 @@
-// The config-itop.php reader and PHP's value semantics (spec §5, §9.1), on the real file written by iTop 3.2.
+// The config-itop.php reader and PHP's value semantics, on the real file written by iTop 3.2.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';

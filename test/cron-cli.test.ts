@@ -1,5 +1,5 @@
 /**
- * The built CLI against a real MariaDB: cron.php's messages, exit codes and rows (spec §1.3–§1.7, §3).
+ * The built CLI against a real MariaDB: cron.php's messages, exit codes and rows.
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';

@@ -1,5 +1,5 @@
 /**
- * ExecAsyncTask against a real MariaDB and a real SMTP server (spec §7.1): iTop's real queued rows are
+ * ExecAsyncTask against a real MariaDB and a real SMTP server: iTop's real queued rows are
  * sent and deleted, failures follow iTop's retry policy, and the rows end as iTop leaves them.
  */
 import assert from 'node:assert/strict';
@@ -296,7 +296,7 @@ for (const [name, opts] of [
   });
 }
 
-test('retries: max_retries=2, retry_delay=5, exponential → planned +5 s, then +10 s, then error (spec §7.1 table)', async (t) => {
+test('retries: max_retries=2, retry_delay=5, exponential → planned +5 s, then +10 s, then error', async (t) => {
   const tdb = await createTestDb(t);
   const s = await sink(t, { rejectWith: { code: 451, message: 'Try again later', at: 'mail' } });
   const retries = { AsyncSendEmail: { max_retries: 2, retry_delay: 5, exponential_delay: true } };

@@ -79,7 +79,7 @@ test('a maintenance flag appearing while a task ignores its signal: the run stop
   await waitFor('FaultSlow running', () => running(db, 'FaultSlow'));
   const flagged = Date.now();
   writeFileSync(join(root, 'data', '.maintenance'), '');
-  // iTop's setup polls IS_FREE_LOCK once a second (spec §1.8); so does this test.
+  // iTop's setup polls IS_FREE_LOCK once a second; so does this test.
   const name = lockName('cron', db.name, db.prefix);
   await waitFor('the lock to be free', async () => Number((await db.query<{ f: number }>('SELECT IS_FREE_LOCK(?) AS f', [name]))[0]?.f) === 1, 15_000);
   const latency = Date.now() - flagged;

@@ -97,11 +97,14 @@ test('a hanging SMTP server, then kill -9 during a send: the run goes on, and th
   // 3. A working server: the row goes back to the queue with an attempt counted, then it is sent and deleted.
   const good = await startSmtpSink();
   t.after(() => good.close());
-  const root3 = mailRoot(db, good, { cron_max_execution_time: 4, 'itop_cron.async_running_timeout': 1 });
+  // The row is stuck until 1 s after its start (async_running_timeout), is requeued at the pass that sees it
+  // (planned = that pass's time, retry_delay 0) and is due at the next ExecAsyncTask pass, 2 s later: when
+  // step 2 ended within the same second as this run starts, that is the third pass, 4 s in. 8 s leaves room.
+  const root3 = mailRoot(db, good, { cron_max_execution_time: 8, 'itop_cron.async_running_timeout': 1 });
   const r3 = await recorder.run('after the kill', [`--param_file=${params}`, `--itop_root=${root3}`], { env: cliEnv(db) });
   assert.equal(r3.code, 0, r3.stdout + r3.stderr);
   assert.match(r3.stderr, /Interrupted while running \(started .+\); requeued/);
-  assert.equal(good.messages.length, 1, 'delivered exactly once');
+  assert.equal(good.messages.length, 1, `delivered exactly once:\n${r3.stdout}${r3.stderr}`);
   assert.equal(good.messages[0]?.parsed.subject, 'not lost');
   assert.equal(await asyncRow(db, id), undefined, 'sent, then deleted');
   assert.equal(Number((await db.query<{ n: number }>(`SELECT COUNT(*) AS n FROM ${db.table('priv_async_send_email')}`))[0]?.n), 0);

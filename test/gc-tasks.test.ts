@@ -1,5 +1,5 @@
 /**
- * The small collectors (spec §7.7–§7.10): BulkExportResultGC, EventNotificationNewsroomGC,
+ * The small collectors: BulkExportResultGC, EventNotificationNewsroomGC,
  * TemporaryObjectGC and SessionGC against a real database and real files; and the registry's order.
  */
 import assert from 'node:assert/strict';

@@ -53,7 +53,8 @@ test('a FIFO, a device or a huge file as --param_file or --config is refused at 
 test('a FIFO as .env or as the database CA file is refused at once', { skip: process.platform === 'win32' }, async () => {
   const cwd = tempDir('itop-cron-cwd-');
   fifo(cwd, '.env');
-  assert.equal(await refused(['--config=/nonexistent/config-itop.php'], { cwd }), `Error: Cannot read '${join(cwd, '.env')}': not a regular file\n`);
+  // No --config: with an explicit configuration the working directory's .env is not read at all (harden-cwd.test.ts).
+  assert.equal(await refused([], { cwd }), `Error: Cannot read '${join(cwd, '.env')}': not a regular file\n`);
   const dir = tempDir('itop-cron-inputs-');
   const ca = fifo(dir, 'ca.pem');
   const root = tempDir('itop-root-');

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { taskByClass } from '../src/db/backgroundTasks.js';
+import { taskByClass, type NamedTaskRow } from '../src/db/backgroundTasks.js';
 import { runTask } from '../src/scheduler/runTask.js';
 import { createClock } from '../src/time/clock.js';
 import { cliEnv, runCli, writeParamFile } from './helpers/cli.js';
@@ -17,19 +17,8 @@ const SESSION_GC = 'Combodo\\iTop\\SessionTracker\\SessionGC';
 const TEMP_GC = 'Combodo\\iTop\\Service\\TemporaryObjects\\TemporaryObjectGC';
 const NEWSROOM_GC = 'Combodo\\iTop\\Service\\Notification\\Event\\EventNotificationNewsroomGC';
 
-interface Row {
-  class_name: string;
-  first_run_date: string | null;
-  latest_run_date: string | null;
-  next_run_date: string | null;
-  total_exec_count: number | null;
-  latest_run_duration: string | null;
-  min_run_duration: string | null;
-  max_run_duration: string | null;
-  average_run_duration: string | null;
-  running: number;
-  status: string | null;
-}
+/** A registry row as the test reads it back (its class is known: the test inserted it). */
+type Row = NamedTaskRow;
 
 async function rows(db: TestDb): Promise<Map<string, Row>> {
   const all = await db.query<Row>(`SELECT * FROM ${db.table('priv_backgroundtask')} ORDER BY id`);

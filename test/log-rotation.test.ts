@@ -1,5 +1,5 @@
 /**
- * LogFileRotationProcess (spec §7.5, §11.21): its schedule, the rotation of iTop's log files by mtime,
+ * LogFileRotationProcess: its schedule, the rotation of iTop's log files by mtime,
  * iTop's rotation lock, the purge, and the invalid-builder error.
  */
 import assert from 'node:assert/strict';

@@ -16,7 +16,7 @@ const SAMPLE_A =
   's:7:"subject";s:46:"Async email A (transport PHPMail, no sendmail)";s:4:"body";a:2:{s:4:"body";' +
   's:39:"<p>Hello from the async email queue</p>";s:8:"mimeType";s:9:"text/html";}}';
 
-/** The sample of spec §7.1, completed: attachments and a bracketed message id. */
+/** The sample of: attachments and a bracketed message id. */
 const SAMPLE_SPEC =
   'a:7:{s:4:"from";a:2:{s:7:"address";s:16:"itop@example.com";s:5:"label";s:4:"iTop";}s:2:"to";s:28:"a@example.com, b@example.com";' +
   's:2:"cc";s:13:"c@example.com";s:7:"subject";s:6:"Héllo";s:4:"body";a:2:{s:4:"body";s:25:"<p>Hello <b>world</b></p>";' +

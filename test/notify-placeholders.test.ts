@@ -1,5 +1,5 @@
 /**
- * Placeholders (threshold-notifications §6) on the run-3 ticket R-000005, and iTop's quirks: values are
+ * Placeholders on the run-3 ticket R-000005, and iTop's quirks: values are
  * inserted raw, unknown placeholders stay, a null key gives `undefined`, the pairs are applied one after
  * the other (a value can be re-substituted by a later pair found in the template), `%24` forms work in
  * URLs, `$app_root_url$` is not a placeholder.

@@ -1,5 +1,5 @@
 /**
- * Threshold notifications, run 1 of the captures (threshold-notifications §10.1, §11.1, §11.3): the
+ * Threshold notifications, run 1 of the captures: the
  * dump taken right before iTop's cron, ticket R-000003 crossing tto 75 %, ActionEmail #5 sent at once.
  * The mail, the event rows, the subscription row and its history are compared with what iTop wrote.
  */

@@ -1,5 +1,5 @@
 /**
- * Threshold notifications, run 2 of the captures (threshold-notifications §10.2–§10.3, §11.2–§11.4):
+ * Threshold notifications, run 2 of the captures:
  * `email_asynchronous` on, ticket R-000004 crossing tto 75 %: the mail is queued as the V2
  * AsyncSendEmail row iTop wrote (message id aside), the event says `Pending`, then ExecAsyncTask sends
  * it and the event says `Sent`.

@@ -1,5 +1,5 @@
 /**
- * Threshold notifications, run 3 of the captures (threshold-notifications §6.4, §11.5): four triggers on
+ * Threshold notifications, run 3 of the captures: four triggers on
  * tto 75 % (parent class with a matching filter, a filter that does not match, a console-only context)
  * and eight actions (the placeholder catalog, test mode, disabled, no recipient, bad recipients, forced
  * async). Every event row, subscription row and mail is compared with what iTop wrote and sent.

@@ -120,12 +120,13 @@ test('consecutive failures, summary, and the text and JSON forms', async (t) => 
   assert.deepEqual(historyLines([]).slice(2), ['(no run recorded)']);
 });
 
-test('itop-cron history after a real cron run; the log has one structured line per task run', async (t) => {
+test('itop-cron history after a real cron run; at debug the log has one structured line per task run, at info one summary', async (t) => {
   const db = await createTestDb(t);
   await createAdminUser(db, { login: 'admin', password: PWD, admin: true });
   const params = writeParamFile(`auth_user=admin\nauth_pwd=${PWD}\n`);
   const logFile = join(tempDir('ops-log-'), 'cron.log');
-  const env = cliEnv(db, { ITOP_CRON_MAX_EXECUTION_TIME: '2', ITOP_CRON_SLEEP: '1', ITOP_CRON_LOG: logFile });
+  // The per-task line of a task that succeeded is at debug (README "Logs"): ask for it.
+  const env = cliEnv(db, { ITOP_CRON_MAX_EXECUTION_TIME: '2', ITOP_CRON_SLEEP: '1', ITOP_CRON_LOG: logFile, ITOP_CRON_LOG_LEVEL: 'debug' });
   const cron = await runCli([`--param_file=${params}`], { env });
   assert.equal(cron.code, 0, cron.stdout + cron.stderr);
 
@@ -144,7 +145,12 @@ test('itop-cron history after a real cron run; the log has one structured line p
   assert.equal(taskRuns.length, runs.length, 'one log line per recorded run');
   const line = taskRuns.find((l) => l['task'] === 'InlineImageGC');
   for (const key of ['planned', 'start', 'end', 'duration', 'outcome', 'message', 'next']) assert.ok(line !== undefined && key in line, key);
-  assert.equal(line?.['level'], 30, 'info');
+  assert.equal(line?.['level'], 20, 'debug: the task succeeded');
+  const summaries = lines.filter((l) => String(l['msg']).startsWith('cron run: '));
+  assert.equal(summaries.length, 1, 'one summary line per run');
+  assert.equal(summaries[0]?.['level'], 30, 'the summary is at info');
+  assert.equal(summaries[0]?.['taskRuns'], runs.length, 'the summary counts every recorded run');
+  assert.equal(summaries[0]?.['failures'], 0);
 
   const human = await runCli(['history', 'inlineimagegc', '--limit=1', `--param_file=${params}`], { env });
   assert.equal(human.code, 0);

@@ -27,12 +27,13 @@ const ALLOWED = [
   /^bin\/(itop-cron\.js|cron\.cmd)$/,
   /^sql\/.+\.sql$/,
   /^php\/bridge\.php$/,
+  /^docs\/.+\.md$/,
   /^examples\/.+$/,
   /^(package\.json|cron\.distrib|README\.md|LICENSE)$/,
 ];
 const REQUIRED = [
   'package.json', 'README.md', 'LICENSE', 'cron.distrib', 'bin/itop-cron.js', 'bin/cron.cmd', 'dist/index.js',
-  'dist/cli/main.js', 'dist/cli/serveCommand.js', 'dist/http/server.js', 'sql/01-backgroundtask.sql', 'php/bridge.php',
+  'dist/cli/main.js', 'dist/cli/serveCommand.js', 'dist/http/server.js', 'sql/01-backgroundtask.sql', 'php/bridge.php', 'docs/migrating.md',
   'examples/systemd/itop-cron.service', 'examples/systemd/itop-cron.timer',
 ];
 
@@ -56,19 +57,35 @@ test('npm pack lists only the built code, bin/, sql/, the PHP bridge, cron.distr
   assert.match(readFileSync(join(REPO, 'LICENSE'), 'utf8'), /AGPL-3\.0-or-later/);
 });
 
+test('npm ci is quiet: every install script of the dependencies is reviewed; esbuild works without its postinstall', async (t) => {
+  const version = (await run(NPM, ['--version'])).stdout.trim().split('.').map(Number);
+  if ((version[0] ?? 0) < 11 || ((version[0] ?? 0) === 11 && (version[1] ?? 0) < 16)) return t.skip(`npm ${version.join('.')} has no allowScripts`);
+  const pending = JSON.parse((await run(NPM, ['install-scripts', 'ls', '--json'], { cwd: REPO })).stdout) as { allowScripts: unknown[] };
+  assert.deepEqual(pending.allowScripts, [], 'no package whose install script npm ci would warn about');
+  // Denied: its postinstall only links the platform binary (from the optional @esbuild/<platform> package) in
+  // place of the JS launcher; the JS API that scripts/bundle.mjs uses finds that package by itself.
+  assert.equal((PKG as { allowScripts?: Record<string, boolean> }).allowScripts?.['esbuild'], false);
+  const { transform } = await import('esbuild');
+  assert.equal((await transform('let a: number = 1', { loader: 'ts' })).code, 'let a = 1;\n');
+});
+
 /** npm's own words when the registry cannot be reached: then the install cannot be tested here. */
 const OFFLINE = /ENOTFOUND|EAI_AGAIN|ETIMEDOUT|ECONNREFUSED|ENETUNREACH|network/i;
 
 test('the packed tarball installs globally and runs from any directory', { timeout: 300_000 }, async (t) => {
   requireBuild();
   const work = tempDir('itop-cron-pack-');
-  const packed = await run(NPM, ['pack', '--json', '--ignore-scripts', '--pack-destination', work], { cwd: REPO, maxBuffer: 8 << 20 });
+  // The README's way: `npm run pack` (scripts/pack.mjs), whose tarball has no install script.
+  const packed = await run(process.execPath, [join(REPO, 'scripts', 'pack.mjs'), '--no-build', '--json', '--pack-destination', work], { cwd: REPO, maxBuffer: 8 << 20 });
   const tgz = join(work, (JSON.parse(packed.stdout) as { filename: string }[])[0]!.filename);
+  const manifest = JSON.parse((await run('tar', ['-xOzf', tgz, 'package/package.json'])).stdout) as { scripts: Record<string, string> };
+  assert.deepEqual(Object.keys(manifest.scripts).filter((s) => /install|prepare/.test(s)), [], 'no install script in the tarball');
   const prefix = join(work, 'prefix');
   try {
-    await run(NPM, ['install', '-g', '--prefix', prefix, tgz, '--prefer-offline', '--no-audit', '--no-fund'], {
+    const installed = await run(NPM, ['install', '-g', '--prefix', prefix, tgz, '--prefer-offline', '--no-audit', '--no-fund'], {
       cwd: work, maxBuffer: 8 << 20, timeout: 240_000,
     });
+    assert.doesNotMatch(installed.stdout + installed.stderr, /install-scripts|prepare/, 'npm says nothing about install scripts');
   } catch (e) {
     const err = e as { stderr?: string; message: string };
     if (OFFLINE.test(err.stderr ?? '')) return t.skip(`the npm registry is unreachable: ${err.message}`);

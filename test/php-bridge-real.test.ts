@@ -1,3 +1,4 @@
+// (Runs are at least 3 s: the time limit counts whole seconds from the start, as cron.php's time() does.)
 // itop-cron beside the real cron.php, on a real installed iTop 3.2 (shared/reference/itop-3.2-installed):
 // the same first-run output (iTop's own ObsolescenceDateUpdater run through the PHP bridge, the native
 // tasks in between), the same --status_only table, one named lock between both, and a task that nothing
@@ -7,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import test from 'node:test';
 import { runCli, writeParamFile, type CliResult } from './helpers/cli.js';
-import { ADMIN, installedItop, realItopMissing } from './helpers/installedItop.js';
+import { ADMIN, installedItop, realItopMissing, setItopSetting } from './helpers/installedItop.js';
 import { waitFor } from './helpers/fault.js';
 import { lockName } from '../src/db/lock.js';
 
@@ -95,7 +96,7 @@ test('itop-cron and the real cron.php on one real iTop 3.2', { skip: missing, ti
   });
 
   await t.test("with no PHP, iTop's own task has no runner: logged at every run, and status is unhealthy", async () => {
-    const r = await ours(['--verbose=1'], { ITOP_CRON_MAX_EXECUTION_TIME: '1', ITOP_CRON_PHP_BIN: '/nonexistent/php' });
+    const r = await ours(['--verbose=1'], { ITOP_CRON_MAX_EXECUTION_TIME: '3', ITOP_CRON_PHP_BIN: '/nonexistent/php' });
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.match(r.stderr, /not run by itop-cron: ObsolescenceDateUpdater \(PHP was not found \('\/nonexistent\/php'/);
     assert.match(r.stdout, /\nWARNING: no runner for ObsolescenceDateUpdater: PHP was not found/);
@@ -109,5 +110,30 @@ test('itop-cron and the real cron.php on one real iTop 3.2', { skip: missing, ti
     const runner = Object.fromEntries(report.tasks.map((x) => [x.className, x.runner]));
     assert.equal(runner['ObsolescenceDateUpdater'], 'php');
     assert.equal(runner['CheckStopWatchThresholds'], 'native');
+  });
+
+  await t.test('itop_cron.php_tasks runs a class in PHP although itop-cron has it; itop_cron.php_bridge = false turns PHP off', async () => {
+    setItopSetting(itop.configFile, 'itop_cron.php_tasks', "'InlineImageGC'");
+    try {
+      const r = await ours(['--verbose=1'], { ITOP_CRON_MAX_EXECUTION_TIME: '3', ITOP_CRON_LOG_LEVEL: 'debug' });
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, /\nInlineImageGC: Cleaned 0 old temporary InlineImage\(s\) and 0 old temporary Attachment\(s\)\.\n/);
+      assert.match(r.stderr, /"task":"InlineImageGC".*"msg":"PHP task answered"/, "iTop's own InlineImageGC answered");
+      const s = JSON.parse((await ours(['status', '--json'])).stdout) as { tasks: Array<{ className: string; runner: string }> };
+      assert.equal(s.tasks.find((x) => x.className === 'InlineImageGC')?.runner, 'php');
+    } finally {
+      setItopSetting(itop.configFile, 'itop_cron.php_tasks', "''");
+    }
+    setItopSetting(itop.configFile, 'itop_cron.php_bridge', 'false');
+    try {
+      const r = await ours(['--verbose=1'], { ITOP_CRON_MAX_EXECUTION_TIME: '3' });
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, /\nWARNING: no runner for ObsolescenceDateUpdater: the PHP bridge is turned off/);
+      const s = await ours(['status']);
+      assert.equal(s.code, 1);
+      assert.match(s.stdout, /ObsolescenceDateUpdater has no runner: the PHP bridge is turned off/);
+    } finally {
+      setItopSetting(itop.configFile, 'itop_cron.php_bridge', 'true');
+    }
   });
 });

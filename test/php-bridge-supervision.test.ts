@@ -4,7 +4,7 @@
 // error, ProcessFatalException, the memory cap, one bootstrap per run and a restart when the configuration
 // changes. Each case is a run of the built CLI, as from a crontab.
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'node:test';
 import { runCli, writeParamFile, type CliResult } from './helpers/cli.js';
@@ -94,6 +94,29 @@ test('PHP tasks under supervision on a real iTop 3.2 with a test module', { skip
     }
   });
 
+  await t.test('with two lanes, the other PHP task keeps running in a second worker while one hangs', async () => {
+    mode('hang');
+    setItopSetting(itop.configFile, 'itop_cron.task_deadlines', "'ItopCronTestProbe=4'");
+    setItopSetting(itop.configFile, 'itop_cron.max_parallel', '2');
+    rmSync(join(itop.root, 'data', 'itop-cron-test.hung'), { force: true });
+    try {
+      const r = await run(6);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, /ItopCronTestProbe: Processing failed with message: ItopCronTestProbe exceeded its hard deadline of 4s and was aborted\n/);
+      // The worker of the first hang (a later pass may hang another one: every probe run hangs).
+      const hung = Number(readFileSync(join(itop.root, 'data', 'itop-cron-test.hung'), 'utf8').split('\n')[0]);
+      const hangStart = r.stdout.search(/Starting: ItopCronTestProbe =/);
+      assert.ok(hangStart >= 0, r.stdout);
+      const meanwhile = r.stdout.slice(hangStart, r.stdout.indexOf('exceeded its hard deadline'));
+      const others = [...meanwhile.matchAll(/ItopCronTestOther: other ran in (\d+)/g)].map((m) => Number(m[1]));
+      assert.ok(others.length >= 2, `the other task ran ${others.length} times while the probe hung`);
+      assert.ok(others.every((pid) => pid !== hung), `in another worker than the hung one (${hung}): ${others.join(', ')}\n${r.stdout}`);
+    } finally {
+      setItopSetting(itop.configFile, 'itop_cron.task_deadlines', "''");
+      setItopSetting(itop.configFile, 'itop_cron.max_parallel', '1');
+    }
+  });
+
   const failures: Array<[string, RegExp]> = [
     ['segfault', /ItopCronTestProbe: Processing failed with message: the PHP worker killed by SIGSEGV\n/],
     ['exit', /ItopCronTestProbe: Processing failed with message: the task ended the PHP process \(exit\)\n/],
@@ -104,7 +127,9 @@ test('PHP tasks under supervision on a real iTop 3.2 with a test module', { skip
   for (const [m, expected] of failures) {
     await t.test(`a task that ends in ${m} is one failed run; the run and the other PHP task go on`, async () => {
       mode(m);
-      const r = await run(3);
+      // Two passes at least (cron_sleep 2), so that the other task also runs after the failure, whatever
+      // the order the previous runs left the rows in.
+      const r = await run(5);
       assert.equal(r.code, 0, r.stdout + r.stderr);
       assert.match(r.stdout, expected);
       const afterFailure = r.stdout.slice(r.stdout.search(expected));

@@ -1,6 +1,7 @@
 // The `npm test` runner (after `npm run build`: the server code is the product's, dist/mariadb/): one throwaway MariaDB for the whole suite (unless ITOP_CRON_TEST_DB names a
 // server), then node's test runner on test/*.test.ts. Extra arguments select test files (paths, or
-// substrings of their names); arguments starting with `-` go to `node --test`.
+// substrings of their names); arguments starting with `-` go to `node --test`. The cluster group
+// (test/cluster-*.test.ts, a real Galera cluster of its own, `npm run test:cluster`) runs only when selected.
 import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -17,7 +18,7 @@ function selectFiles(filters) {
     .filter((name) => name.endsWith('.test.ts'))
     .sort()
     .map((name) => join(testDir, name));
-  if (filters.length === 0) return all;
+  if (filters.length === 0) return all.filter((file) => !basename(file).startsWith('cluster-'));
   return all.filter((file) =>
     filters.some((f) => file.endsWith(f.replace(/^\.\//, '')) || basename(file).includes(basename(f))),
   );

@@ -135,7 +135,7 @@ const MON_FRI = 'monday, tuesday, wednesday, thursday, friday';
 const weekly = (weekDays: unknown, time: unknown, nowLocal: string, tz = PARIS, enabled: unknown = true): string =>
   weeklyNextOccurrence({ module: 'itop-backup', enabled, weekDays, time, nowMs: parseLocal(nowLocal, tz), tz });
 
-test('weeklyNextOccurrence: every verified example of spec §6.2 (Paris and UTC)', () => {
+test('weeklyNextOccurrence: every verified example (Paris and UTC)', () => {
   const rows: [string, string, string, string][] = [
     [MON_FRI, '23:30', '2024-10-21 10:00:00', '2024-10-21 23:30:00'],
     [MON_FRI, '23:30', '2024-10-21 23:30:00', '2024-10-22 23:30:00'], // equal time counts as passed
@@ -270,7 +270,7 @@ test('logRotationSuffix: Y-m-d, o-\\weekW, o-\\monthm with the ISO-year quirk', 
   assert.equal(suffix(MONTHLY, '2024-10-21 10:00:00'), '2024-month10');
   assert.equal(suffix(WEEKLY, '2024-01-03 10:00:00'), '2024-week01');
   assert.equal(suffix(WEEKLY, '2024-12-30 10:00:00'), '2025-week01');
-  assert.equal(suffix(MONTHLY, '2024-12-30 10:00:00'), '2025-month12'); // spec §11.21
+  assert.equal(suffix(MONTHLY, '2024-12-30 10:00:00'), '2025-month12');
   assert.equal(suffix(WEEKLY, '2021-01-03 10:00:00'), '2020-week53');
   assert.equal(suffix(MONTHLY, '2021-01-03 10:00:00'), '2020-month01');
   assert.equal(suffix('DefaultLogFileNameBuilder', '2024-10-21 10:00:00'), undefined);

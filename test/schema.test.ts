@@ -7,7 +7,7 @@ import { applySchema, listSchemaFiles, schemaStatements } from '../src/db/schema
 import { createAdminUser, createTestDb, type TestDb } from './helpers/testDb.js';
 import { NO_REFERENCE, referenceDir } from './helpers/reference.js';
 
-/** The tables our schema must create, unprefixed (the brief of sql/ and spec §4, §7, §8). */
+/** The tables our schema must create, unprefixed (what sql/ must hold). */
 const EXPECTED_TABLES = [
   'priv_backgroundtask', 'priv_user', 'priv_internaluser', 'priv_user_local', 'priv_user_ldap',
   'priv_urp_profiles', 'priv_urp_userprofile', 'priv_urp_userorg', 'priv_async_task', 'priv_async_send_email',

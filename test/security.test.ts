@@ -17,7 +17,7 @@ import { faultModule, inProcessEnv, OutputRecorder, waitFor } from './helpers/fa
 import { createAdminUser, createTestDb, type TestDb } from './helpers/testDb.js';
 import { tempDir } from './helpers/tempDir.js';
 
-const PWD = 'Sec.Admin-Pwd!42'; // no '#': a parameter file cuts a value there (spec §11.15)
+const PWD = 'Sec.Admin-Pwd!42'; // no '#': a parameter file cuts a value there
 const DB_PWD = 'Sec.Db-Pwd#97';
 const recorder = new OutputRecorder();
 

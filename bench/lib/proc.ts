@@ -1,6 +1,7 @@
 /**
  * Child processes measured from the outside: wall time, peak RSS (GNU time's %M, else /proc VmHWM polled
- * until exit) and CPU time (/proc/<pid>/stat), so that itop-cron and its floor are measured the same way.
+ * until exit) and CPU time (GNU time's %U + %S for a whole run, /proc/<pid>/stat while it runs), so that
+ * itop-cron and its floor are measured the same way.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -17,6 +18,12 @@ export interface MeasuredRun {
   readonly wallMs: number;
   /** Peak resident set of the measured process, KiB; NaN when it could not be read. */
   readonly peakRssKiB: number;
+  /**
+   * User + system CPU seconds of the process and of every descendant it waited for (GNU time's %U + %S:
+   * wait4's usage includes the reaped children's, so a PHP worker that itop-cron started and reaped counts);
+   * NaN without GNU time.
+   */
+  readonly cpuSeconds: number;
 }
 
 export interface RunOptions {
@@ -67,7 +74,7 @@ export function runMeasured(command: string, args: readonly string[], opts: RunO
   const useTime = existsSync(GNU_TIME);
   const dir = useTime ? mkdtempSync(join(tmpdir(), 'itop-cron-bench-')) : undefined;
   const timeFile = dir === undefined ? '' : join(dir, 'maxrss');
-  const [file, argv] = useTime ? [GNU_TIME, ['-f', '%M', '-o', timeFile, command, ...args]] : [command, [...args]];
+  const [file, argv] = useTime ? [GNU_TIME, ['-f', '%M %U %S', '-o', timeFile, command, ...args]] : [command, [...args]];
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const child = spawn(file, argv, { env: opts.env ?? process.env, cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -88,13 +95,16 @@ export function runMeasured(command: string, args: readonly string[], opts: RunO
       clearTimeout(timer);
       if (poll !== undefined) clearInterval(poll);
       let peak = hwm;
+      let cpu = Number.NaN;
       if (dir !== undefined) {
-        // GNU time prints "Command exited with non-zero status N" before %M on failure: take the last line.
+        // GNU time prints "Command exited with non-zero status N" before its line on failure: take the last line.
         const lines = readFileSync(timeFile, 'utf8').trim().split('\n');
-        peak = Number(lines[lines.length - 1]);
+        const [m, u, sys] = (lines[lines.length - 1] ?? '').split(' ').map(Number);
+        peak = m ?? Number.NaN;
+        cpu = (u ?? Number.NaN) + (sys ?? Number.NaN);
         rmSync(dir, { recursive: true, force: true });
       }
-      resolve({ code, stdout, stderr, wallMs, peakRssKiB: peak });
+      resolve({ code, stdout, stderr, wallMs, peakRssKiB: peak, cpuSeconds: cpu });
     });
   });
 }

@@ -14,7 +14,7 @@ export interface CronUser {
 export const DEFAULT_FAILURE_DELAY_MS = 1000;
 
 /**
- * cron.php's authentication and administrator check (spec §1.3, §8), with its exact messages and exit
+ * cron.php's authentication and administrator check, with its exact messages and exit
  * codes. Deliberate difference: external and LDAP accounts are refused (cron.php accepts an external
  * account with any password; an LDAP bind is not available here).
  */

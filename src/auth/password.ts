@@ -61,7 +61,7 @@ export function bcryptVerify(choice: BcryptChoice = 'js'): BcryptVerify {
 }
 
 /**
- * Checks a password against iTop's `priv_user_local` columns (spec §8.2): a modern `password_hash()`
+ * Checks a password against iTop's `priv_user_local` columns: a modern `password_hash()`
  * value (bcrypt `$2y$`), or the legacy hex(SHA-256(salt ‖ password)) of iTop ≤ 2.5.
  */
 export async function verifyItopPassword(

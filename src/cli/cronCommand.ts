@@ -1,6 +1,6 @@
 import { loadConfig } from '../config/load.js';
 import { resolveRunOptions, withEnvCredentials } from '../config/argv.js';
-import { loadDotEnv } from '../config/env.js';
+import { loadDotEnvUnlessExplicit } from '../config/env.js';
 import { paramFileIsWorldReadable } from '../config/paramFile.js';
 import type { Config, RunOptions } from '../config/types.js';
 import { openDb } from '../db/connect.js';
@@ -74,7 +74,7 @@ export async function cronCommand(argv: readonly string[], io: CommandIo): Promi
   try {
     checkArguments(argv);
     hintBareFlags(argv, io.err);
-    loadDotEnv(io.cwd, io.env);
+    loadDotEnvUnlessExplicit(argv, io.cwd, io.env);
     options = resolveRunOptions(argv, io.cwd);
     // The flag files are checked before the configuration is read, as cron.php's bootstrap does.
     const early = flagGates(options.raw['itop_root'] ?? io.env['ITOP_ROOT'], io.out);

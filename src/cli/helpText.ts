@@ -29,8 +29,8 @@ Arguments (cron.php's, in --name=value form; the last occurrence wins; the comma
 Options of itop-cron (same form, never used by cron.php):
   --config=<file>         iTop's config-itop.php (or env ITOP_CONFIG)
   --itop_root=<dir>       the iTop root directory (or env ITOP_ROOT)
-  --log_file=<file>       structured log file (default: stderr; env ITOP_CRON_LOG)
-  --log_level=<level>     fatal, error, warn, info (default), debug, trace, silent
+  --log_file=<file>       structured log file (default: stderr, as text on a terminal; env ITOP_CRON_LOG)
+  --log_level=<level>     fatal, error, warn, info (default: a line per run), debug (a line per task), trace, silent
   --mysql_bindir=<dir>    where mysqldump is, for backups (default: the PATH)
   --php_bin=<file>        the PHP that runs iTop's own tasks (default: php on the PATH; env ITOP_CRON_PHP_BIN)
   --task_grace_seconds=N  time a task gets past its limit before it is aborted (default 30)

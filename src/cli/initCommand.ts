@@ -1,7 +1,7 @@
 import { initOwnTables, initStandalone, ensureDatabase } from '../admin/init.js';
 import { inspectDatabase, type ExistingTables } from '../admin/existingItop.js';
 import { resolveRunOptions, withEnvCredentials } from '../config/argv.js';
-import { loadDotEnv } from '../config/env.js';
+import { loadDotEnvUnlessExplicit } from '../config/env.js';
 import { loadConfig } from '../config/load.js';
 import { openDb } from '../db/connect.js';
 import { flagValue, readCliParam } from '../config/cliParam.js';
@@ -67,7 +67,7 @@ export async function initCommand(given: readonly string[], io: CommandIo): Prom
   try {
     checkArguments(argv, INIT_PARAMS);
     const intoExisting = argv.includes('--existing_itop') || flagValue(readCliParam(argv, 'existing_itop'));
-    loadDotEnv(io.cwd, io.env);
+    loadDotEnvUnlessExplicit(argv, io.cwd, io.env);
     const parsed = resolveRunOptions(argv, io.cwd);
     const config = loadConfig({ raw: { ...parsed.raw }, env: io.env, cwd: io.cwd });
     const options = withEnvCredentials(parsed, io.env);

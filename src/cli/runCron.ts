@@ -2,15 +2,16 @@ import type { Logger } from 'pino';
 import { authenticate, DEFAULT_FAILURE_DELAY_MS, type CronUser } from '../auth/authenticate.js';
 import { removeDumpLeftovers } from '../tasks/backup/leftovers.js';
 import type { Config, RunOptions } from '../config/types.js';
-import { tasksForStatus } from '../db/backgroundTasks.js';
+import { streamTasksForStatus } from '../db/backgroundTasks.js';
 import { isLockFree, lockName, NamedLock } from '../db/lock.js';
 import type { Db } from '../db/types.js';
 import { coerceError, CronError, EXIT_ERROR, EXIT_FATAL, EXIT_OK } from '../errors.js';
 import type { TextSink } from '../output/stdout.js';
-import { missingArgumentLines, stampLine, statusTable } from '../output/text.js';
+import { missingArgumentLines, stampLine, STATUS_FOOT, STATUS_HEAD, statusLine } from '../output/text.js';
 import type { CronExit } from '../scheduler/cronExec.js';
 import type { PhpBridge } from '../php/bridge.js';
 import { observeRun, type RunObserver } from '../scheduler/observer.js';
+import { runTally } from '../scheduler/runSummary.js';
 import type { RunEnv } from '../scheduler/runEnv.js';
 import type { BackgroundTask } from '../tasks/types.js';
 import type { Clock } from '../time/clock.js';
@@ -37,7 +38,7 @@ export interface CronInvocation {
   readonly observer?: RunObserver;
 }
 
-/** The usage block when auth_user or auth_pwd is missing (spec §1.3), exit 254. */
+/** The usage block when auth_user or auth_pwd is missing, exit 254. */
 function requireCredentials(options: RunOptions, out: TextSink): { user: string; pwd: string } | undefined {
   for (const [name, value] of [
     ['auth_user', options.authUser],
@@ -51,16 +52,29 @@ function requireCredentials(options: RunOptions, out: TextSink): { user: string;
   return { user: options.authUser ?? '', pwd: options.authPwd ?? '' };
 }
 
+/** About how much text one write of the status table carries: a line per write is a system call per row. */
+const STATUS_CHUNK_CHARS = 64 * 1024;
+
 /**
- * `--status_only=1`: the 6-column table by class name, no lock, no resync (spec §1.4). One write for the
- * whole table: a line per write is a system call per registry row on a pipe.
+ * `--status_only=1`: the 6-column table by class name, no lock, no resync. Written as the rows come
+ * from the server, in writes of ~64 KiB, waiting for the destination (a slow web client) to take each:
+ * memory stays bounded whatever the size of the registry (issue 16: 200,000 rows held ~330 MiB).
  */
 export async function printStatus(db: Db, out: TextSink): Promise<void> {
-  out.raw(`${statusTable(await tasksForStatus(db, 'class_name')).join('\n')}\n`);
+  let chunk = `${STATUS_HEAD.join('\n')}\n`;
+  for await (const row of streamTasksForStatus(db, 'class_name')) {
+    chunk += `${statusLine(row)}\n`;
+    if (chunk.length >= STATUS_CHUNK_CHARS) {
+      out.raw(chunk);
+      chunk = '';
+      await out.drained?.();
+    }
+  }
+  out.raw(`${chunk}${STATUS_FOOT.join('\n')}\n`);
 }
 
 /**
- * The main section of cron.php from the credential check on (spec §1.1 steps 11–18, §1.5), returning the
+ * The main section of cron.php from the credential check on, returning the
  * exit code. Errors of the main section print `ERROR: '<message>'` and keep exit code 0, as cron.php.
  */
 export async function runCron(inv: CronInvocation): Promise<number> {
@@ -95,6 +109,7 @@ export async function runCron(inv: CronInvocation): Promise<number> {
       out.line('Already running...');
     } else {
       log.info({ lock: lock.name, connection: lock.connectionId, user: user.login }, 'cron lock acquired');
+      const tally = runTally(inv.observer, () => clock.nowMs());
       cleanDumpLeftovers(log);
       const choice = openBridge(config, options.raw, user.login, log);
       php = choice.bridge;
@@ -110,11 +125,15 @@ export async function runCron(inv: CronInvocation): Promise<number> {
         userId: user.id,
         params: options.raw,
         signal: inv.signal,
-        observer: inv.observer,
+        observer: tally.observer,
         ...(choice.bridge !== undefined ? { php: choice.bridge } : { phpUnavailable: choice.reason }),
       };
       const held = lock;
-      exit = await observeRun(log, inv.observer, () => cronExec(env, tasks, held));
+      try {
+        exit = await observeRun(log, tally.observer, () => cronExec(env, tasks, held));
+      } finally {
+        tally.log(log, exit?.kind ?? 'error');
+      }
     }
   } catch (e) {
     const err = coerceError(e);
@@ -155,7 +174,7 @@ async function fullRunModules(): Promise<{
   return { cronExec, loadTasks, hardDeadlineGraceMs, openBridge };
 }
 
-/** Maps how the loop ended to cron.php's last lines and exit code (spec §1.6, §1.7). */
+/** Maps how the loop ended to cron.php's last lines and exit code. */
 function afterRun(exit: CronExit | undefined, inv: CronInvocation): number {
   const { out, clock, log } = inv;
   switch (exit?.kind) {
@@ -178,7 +197,7 @@ function afterRun(exit: CronExit | undefined, inv: CronInvocation): number {
 
 /**
  * cron.php's `DBHasAccess(ACCESS_ADMIN_WRITE)`: `access_mode` must have bit 2, and no restore may be running
- * (the `restore.production` lock, spec §1.1 step 6).
+ * (the `restore.production` lock).
  */
 async function adminWriteAllowed(config: Config, db: Db): Promise<boolean> {
   if ((config.accessMode & 2) === 0) return false;

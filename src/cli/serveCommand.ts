@@ -6,7 +6,7 @@
 import { isIP } from 'node:net';
 import type { Logger } from 'pino';
 import { resolveRunOptions } from '../config/argv.js';
-import { loadDotEnv } from '../config/env.js';
+import { loadDotEnvUnlessExplicit } from '../config/env.js';
 import { loadConfig } from '../config/load.js';
 import { paramFileIsWorldReadable } from '../config/paramFile.js';
 import type { Config } from '../config/types.js';
@@ -107,7 +107,7 @@ interface Prepared {
 
 function prepare(argv: readonly string[], io: CommandIo): Prepared {
   checkServeArguments(argv);
-  loadDotEnv(io.cwd, io.env);
+  loadDotEnvUnlessExplicit(argv, io.cwd, io.env);
   const options = resolveRunOptions(argv, io.cwd);
   const params: Record<string, string> = {};
   for (const [k, v] of Object.entries(options.raw)) if (!PER_REQUEST.has(k)) params[k] = v;

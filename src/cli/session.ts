@@ -6,7 +6,7 @@
 import type { Logger } from 'pino';
 import { authenticate, DEFAULT_FAILURE_DELAY_MS, type CronUser } from '../auth/authenticate.js';
 import { resolveRunOptions, withEnvCredentials } from '../config/argv.js';
-import { loadDotEnv } from '../config/env.js';
+import { loadDotEnvUnlessExplicit } from '../config/env.js';
 import { loadConfig } from '../config/load.js';
 import type { Config, RunOptions } from '../config/types.js';
 import { openDb } from '../db/connect.js';
@@ -120,7 +120,7 @@ export async function openAuthenticated(args: CommandArgs, io: CommandIo, failur
   let config: Config;
   let log: Logger;
   try {
-    loadDotEnv(io.cwd, io.env);
+    loadDotEnvUnlessExplicit(args.shared, io.cwd, io.env);
     options = resolveRunOptions(args.shared, io.cwd);
     config = loadConfig({ raw: { ...options.raw }, env: io.env, cwd: io.cwd });
     options = withEnvCredentials(options, io.env);

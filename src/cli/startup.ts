@@ -4,7 +4,7 @@ import type { TextSink } from '../output/stdout.js';
 import { EXIT_ERROR, EXIT_OK } from '../errors.js';
 
 /**
- * cron.php's early flag gates (spec §1.1 steps 2–3), checked on the iTop root before anything else:
+ * cron.php's early flag gates, checked on the iTop root before anything else:
  * maintenance flag (message without newline, exit 0), read-only flag (255). The "not installed" gate is
  * loadConfig's (a missing config-itop.php under the root). Returns the exit code when a gate stops the run.
  */

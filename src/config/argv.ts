@@ -1,5 +1,5 @@
 /**
- * cron.php's command-line parameters (spec §1.2): `--key=value` only, every entry scanned and the last
+ * cron.php's command-line parameters: `--key=value` only, every entry scanned and the last
  * match winning, the command line over the parameter file(s) over the default, PHP truthiness for flags.
  */
 import { existsSync } from 'node:fs';

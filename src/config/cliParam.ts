@@ -1,5 +1,5 @@
 /**
- * cron.php's reading of one command-line parameter and of a flag's value (spec §1.2). No imports: the
+ * cron.php's reading of one command-line parameter and of a flag's value. No imports: the
  * executable shim (bin/itop-cron.js) reads `--status_only` with these same rules before it chooses what
  * to load.
  */

@@ -1,12 +1,13 @@
 /**
- * Environment variables and the `.env` file: the third configuration source (DESIGN.md "Configuration
- * sources"), below the command line and parameter files, above config-itop.php.
+ * Environment variables and the `.env` file: the third configuration source , below the command line and parameter files, above config-itop.php.
  */
 import { statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { ConfigError } from '../errors.js';
-import { readRegularFile, unreadableReason } from './safeRead.js';
+import { readCliParam } from './cliParam.js';
+import { unreadableReason } from './safeRead.js';
+import { readTrustedFile } from './trust.js';
 
 /**
  * Loads `<cwd>/.env` into `env` (process.env by default). Variables already set are never overridden,
@@ -25,8 +26,9 @@ export function loadDotEnv(cwd: string, env: NodeJS.ProcessEnv = process.env): s
   }
   let text: string;
   try {
-    // Read here, not by dotenv: only a regular file, and at most a few MB (a FIFO would block, /dev/zero never ends).
-    text = readRegularFile(file);
+    // Read here, not by dotenv: only a regular file, and at most a few MB (a FIFO would block, /dev/zero never
+    // ends); as root, only one that root alone can write (src/config/trust.ts).
+    text = readTrustedFile(file);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new ConfigError(`Cannot read '${file}': ${unreadableReason(e)}`, { cause: e });
@@ -34,6 +36,20 @@ export function loadDotEnv(cwd: string, env: NodeJS.ProcessEnv = process.env): s
   const dotenv = createRequire(import.meta.url)('dotenv') as typeof import('dotenv');
   for (const [k, v] of Object.entries(dotenv.parse(text))) if (!Object.hasOwn(env, k)) env[k] = v;
   return file;
+}
+
+/** The arguments that name the configuration: with one of them, the working directory's `.env` is not read. */
+export const EXPLICIT_CONFIG_ARGS = ['param_file', 'config', 'itop_root'] as const;
+
+/**
+ * loadDotEnv, unless `argv` (`--name=value` forms) names the configuration (`--param_file`, `--config`,
+ * `--itop_root`): a run whose configuration is given must not take settings, extension modules
+ * included, from whatever `.env` lies in the directory it was started from (issue 16 item 11).
+ * @returns the path of the file that was loaded, or undefined.
+ */
+export function loadDotEnvUnlessExplicit(argv: readonly string[], cwd: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (EXPLICIT_CONFIG_ARGS.some((name) => readCliParam(argv, name) !== undefined)) return undefined;
+  return loadDotEnv(cwd, env);
 }
 
 /** The variables itop-cron reads, as strings; undefined when unset or empty (except ITOP_DB_PWD). */

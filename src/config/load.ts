@@ -1,10 +1,11 @@
 /**
  * Builds the one frozen Config of an invocation from, most specific first: parameters (command line and
- * parameter files), environment / .env, config-itop.php, iTop's defaults (spec §5, DESIGN.md). Every
+ * parameter files), environment / .env, config-itop.php, iTop's defaults. Every
  * value is validated here, once; a bad one is a ConfigError naming the key and where it came from.
  */
 import { existsSync } from 'node:fs';
-import { readRegularFile, unreadableReason } from './safeRead.js';
+import { unreadableReason } from './safeRead.js';
+import { readTrustedFile } from './trust.js';
 import path from 'node:path';
 import { ConfigError, CronError, EXIT_ERROR } from '../errors.js';
 import type { Config, LogSettings, PhpArray, PhpValue } from './types.js';
@@ -60,7 +61,7 @@ interface Picked {
 }
 
 /**
- * Reads `db_host` as iTop splits it (spec §9.3): `host`, `host:port`, `p:host[:port]` (persistent).
+ * Reads `db_host` as iTop splits it: `host`, `host:port`, `p:host[:port]` (persistent).
  * An empty host is `localhost`; `localhost` without a port means the Unix socket, as with mysqli.
  * `port` is undefined when absent or not a number.
  */
@@ -90,7 +91,7 @@ export function loadConfig(opts: LoadConfigOptions): Config {
   let moduleSettings: Record<string, PhpArray> = {};
   if (file !== undefined) {
     const parsed = parsePhpConfig(readConfigText(file, derived), file);
-    // iTop trims every string setting when it loads the file (spec §5).
+    // iTop trims every string setting when it loads the file.
     const trimmed: PhpArray = {};
     for (const [k, v] of Object.entries(parsed.settings)) setOwn(trimmed, k, typeof v === 'string' ? phpTrim(v) : v);
     fileSettings = expandPlaceholders(trimmed, opts.env, file);
@@ -163,10 +164,10 @@ function rootOfConfig(file: string): string | undefined {
 
 function readConfigText(file: string, derived: boolean): string {
   try {
-    return readRegularFile(file);
+    return readTrustedFile(file);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    // An iTop root without its config file is an iTop that was never installed: cron.php's own words (§1.1).
+    // An iTop root without its config file is an iTop that was never installed: cron.php's own words.
     if (derived && code === 'ENOENT') {
       throw new CronError('ENOTINSTALLED', 'iTop is not yet installed. Exiting...', EXIT_ERROR, { cause: e });
     }

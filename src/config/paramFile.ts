@@ -1,5 +1,5 @@
 /**
- * cron.php's parameter files (spec §1.2), parsed exactly as iTop parses them, quirks included: a `#`
+ * cron.php's parameter files, parsed exactly as iTop parses them, quirks included: a `#`
  * anywhere truncates the line, the key is greedy up to the last `=` of its first token, quotes are
  * kept. Administrators' existing `cron.params` files must mean the same thing here as with PHP.
  */
@@ -7,7 +7,8 @@ import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { CronError, EXIT_FATAL } from '../errors.js';
 import { phpTrim } from './php.js';
-import { readRegularFile, unreadableReason } from './safeRead.js';
+import { unreadableReason } from './safeRead.js';
+import { readTrustedFile } from './trust.js';
 
 /**
  * `^(\S*)\s*=(.*)$` with PCRE's default (ASCII, non-UTF) classes: JavaScript's `\s` would also match
@@ -69,11 +70,12 @@ export function readParamFiles(list: string, cwd: string): ParamFiles {
     if (!existsSync(file)) throw paramFileError(`Could not find the parameter file: '${htmlEscape(given)}'`);
     let text: string;
     try {
-      text = readRegularFile(file);
+      text = readTrustedFile(file);
     } catch (e) {
-      // cron.php's message; a FIFO, a device or a huge file also says why (cron.php would hang or run out of memory).
+      // cron.php's message; a FIFO, a device or a huge file also says why (cron.php would hang or run out of
+      // memory), and so does a file root must not trust (src/config/trust.ts).
       const code = (e as { code?: unknown }).code;
-      const why = code === 'ENOTREG' || code === 'ETOOBIG' ? ` (${unreadableReason(e)})` : '';
+      const why = code === 'ENOTREG' || code === 'ETOOBIG' || code === 'EUNTRUSTED' ? ` (${unreadableReason(e)})` : '';
       throw paramFileError(`Could not load parameter file: '${htmlEscape(given)}'${why}`, e);
     }
     for (const [k, v] of parseParamFile(text)) params.set(k, v);

@@ -1,5 +1,5 @@
 /**
- * PHP's value semantics, as iTop applies them to configuration values (spec §5): `trim()`, the `(int)`,
+ * PHP's value semantics, as iTop applies them to configuration values: `trim()`, the `(int)`,
  * `(bool)` and string casts, `isset()` lookups, and the `%env(...)%` placeholders of `$MySettings`.
  * Every module that reads a setting goes through these helpers so that a value means what it means to iTop.
  */
@@ -112,7 +112,7 @@ export function settingString(settings: Readonly<PhpArray>, key: string, def: st
 
 /**
  * `$MyModuleSettings[module][key]` as iTop's `Config::GetModuleSetting` reads it from the file: `isset()`
- * semantics, so a `null` value falls back to `def` (spec §5 "Lookup order"). The value is not cast.
+ * semantics, so a `null` value falls back to `def`. The value is not cast.
  */
 export function moduleSetting<T extends PhpValue | undefined>(
   moduleSettings: Readonly<Record<string, PhpArray>>,
@@ -126,7 +126,7 @@ export function moduleSetting<T extends PhpValue | undefined>(
   return v === undefined || v === null ? def : v;
 }
 
-/** `%env(NAME)%`, `%env(NAME)?:default%` and `%server(NAME)%`; the default must match `\w*` (spec §5). */
+/** `%env(NAME)%`, `%env(NAME)?:default%` and `%server(NAME)%`; the default must match `\w*`. */
 const PLACEHOLDER = /%(env|server)\((\w+)\)(?:\?:(\w*))?%/g;
 
 /**

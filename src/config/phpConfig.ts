@@ -1,6 +1,6 @@
 /**
  * Reads iTop's `config-itop.php` without PHP: a tokenizer and recursive-descent parser for the `var_export`
- * subset the setup writes (spec §9.1), plus `$Var['key'] = value;` lines that administrators sometimes add.
+ * subset the setup writes, plus `$Var['key'] = value;` lines that administrators sometimes add.
  * Nothing is evaluated. Errors name the file, the line and what was expected, but never echo file content:
  * the file holds `db_pwd`, and a broken line may be the one with the password on it.
  */

@@ -1,14 +1,14 @@
 /**
  * The typed, frozen configuration of one itop-cron invocation. Built once at start-up by
  * `loadConfig` (src/config/load.ts) from, most specific first: command line, parameter file(s),
- * environment / .env, iTop's config-itop.php, iTop's defaults (spec §5).
+ * environment / .env, iTop's config-itop.php, iTop's defaults.
  */
 
 /** A value as PHP's var_export writes it: lists become arrays, other arrays plain objects (key order kept). */
 export type PhpValue = string | number | boolean | null | PhpValue[] | { [key: string]: PhpValue };
 export type PhpArray = { [key: string]: PhpValue };
 
-/** The cron.php parameters (spec §1.2), after parameter files and command line are merged. */
+/** The cron.php parameters, after parameter files and command line are merged. */
 export interface RunOptions {
   /** `auth_user`, trimmed; undefined when missing (cron.php prints the usage block). */
   readonly authUser: string | undefined;

@@ -1,5 +1,5 @@
 /**
- * SQL of iTop's asynchronous task queue (spec §7.1): `{p}priv_async_task` (the root row, `realclass` names
+ * SQL of iTop's asynchronous task queue: `{p}priv_async_task` (the root row, `realclass` names
  * the concrete class) and its subclass tables `{p}priv_async_send_email` / `{p}priv_async_send_newsroom`
  * (same id), plus the `{p}priv_event.message` updates that report a task's fate. Every DATETIME is an
  * iTop-local 'Y-m-d H:i:s' given by the caller (never SQL NOW(): the server's zone may differ).
@@ -59,7 +59,7 @@ function placeholders(n: number): string {
 }
 
 /**
- * The next due tasks of the given classes, oldest `created` first (cron.php's selection, spec §7.1, but a
+ * The next due tasks of the given classes, oldest `created` first (cron.php's selection
  * batch at a time): `status = 'planned' AND (planned IS NULL OR planned < now)`.
  */
 export async function selectDueTasks(
@@ -111,7 +111,7 @@ export async function loadNewsroomTask(db: Db, id: number): Promise<AsyncNewsroo
 
 /**
  * Deletes the root row and the subclass row in one statement, hence one transaction (cron.php deletes
- * them one after the other inside a transaction, spec §7.1): one round trip per finished task.
+ * them one after the other inside a transaction): one round trip per finished task.
  */
 export async function deleteTask(q: Queryable, db: Db, id: number, realclass: string): Promise<void> {
   const sub = SUBCLASS_TABLES[realclass];
@@ -131,7 +131,7 @@ export async function setEventMessage(q: Queryable, db: Db, eventId: number, mes
   return r.affectedRows;
 }
 
-/** The columns HandleError writes (spec §7.1). */
+/** The columns HandleError writes. */
 export interface FailureUpdate {
   status: 'planned' | 'error';
   planned: string | null;
@@ -188,7 +188,7 @@ export async function otherPlannedClasses(db: Db, classes: readonly string[]): P
   return rows.map((r) => ({ realclass: r.realclass ?? '', n: Number(r.n) }));
 }
 
-/** What AddToQueue writes for one e-mail (spec threshold-notifications §8.3). */
+/** What AddToQueue writes for one e-mail. */
 export interface QueuedEmail {
   createdLocal: string;
   eventId: number;
@@ -218,7 +218,7 @@ export async function insertQueuedEmail(db: Db, e: QueuedEmail): Promise<number>
   });
 }
 
-/** An inline image row, when `id` exists and its secret matches (spec §7.1, §7.2). */
+/** An inline image row, when `id` exists and its secret matches. */
 export async function findInlineImage(
   db: Db,
   id: string,

@@ -1,6 +1,8 @@
 import mysql from 'mysql2/promise';
-import { readRegularFile, unreadableReason } from '../config/safeRead.js';
+import { unreadableReason } from '../config/safeRead.js';
+import { readTrustedFile } from '../config/trust.js';
 import type { ConnectionOptions, PoolOptions } from 'mysql2/promise';
+import type { Connection as CoreConnection } from 'mysql2';
 import { describeDbHost } from '../config/load.js';
 import type { DbSettings } from '../config/types.js';
 import { ConfigError } from '../errors.js';
@@ -9,7 +11,7 @@ import type { Db, Queryable, SqlParam } from './types.js';
 import { bounded, CLOSE_TIMEOUT_MS, DbTimeoutError, DEFAULT_STATEMENT_TIMEOUT_MS, statementTimeoutMs } from './bounds.js';
 
 /**
- * mysql2 options for iTop's database settings (spec §9): host forms `host`, `host:port`, `p:host[:port]`,
+ * mysql2 options for iTop's database settings: host forms `host`, `host:port`, `p:host[:port]`,
  * `localhost` without port = the Unix socket; utf8mb4_unicode_ci as iTop's `SET NAMES`; naive DATETIMEs
  * kept as strings (they are iTop-local times); TLS per `db_tls.*`.
  */
@@ -38,9 +40,10 @@ function tlsOptions(db: DbSettings): { ca?: string; rejectUnauthorized: boolean 
   // iTop: with a CA the certificate is verified; without one the link is encrypted but not verified.
   if (db.tlsCa === undefined || db.tlsCa === '') return { rejectUnauthorized: false };
   try {
-    return { ca: readRegularFile(db.tlsCa), rejectUnauthorized: true };
+    // As root, a CA file another user can write would let that user impersonate the server.
+    return { ca: readTrustedFile(db.tlsCa), rejectUnauthorized: true };
   } catch (e) {
-    const known = ['ENOTREG', 'ETOOBIG', 'ENOENT', 'EACCES', 'EISDIR'].includes(String((e as { code?: unknown }).code));
+    const known = ['ENOTREG', 'ETOOBIG', 'ENOENT', 'EACCES', 'EISDIR', 'EUNTRUSTED'].includes(String((e as { code?: unknown }).code));
     throw new ConfigError(`Cannot read the database CA file 'db_tls.ca' = '${db.tlsCa}': ${known ? unreadableReason(e) : (e as Error).message}`);
   }
 }
@@ -104,6 +107,38 @@ function queryable(
       return (await once(sql, params)) as mysql.ResultSetHeader;
     },
   };
+}
+
+/**
+ * The rows of one SELECT as mysql2 streams them (src/db/types.ts Db.stream). mysql2 pauses the socket
+ * while the stream's buffer is full, so memory holds a few hundred rows, not the result.
+ */
+async function* streamRows<T>(
+  take: () => Promise<{ conn: mysql.PoolConnection; release: () => void }>,
+  sql: string,
+  params: readonly SqlParam[],
+  timeoutMs: () => number,
+  onTimeout: () => void,
+): AsyncGenerator<T> {
+  const ms = timeoutMs();
+  const c = (await wrap(take)) as { conn: mysql.PoolConnection; release: () => void };
+  let reusable = false;
+  try {
+    // mysql2's typings give the promise wrapper's `connection` the promise type; it is the callback one.
+    const core = c.conn.connection as unknown as CoreConnection;
+    const rows = core.query({ sql, values: params as SqlParam[], timeout: ms }).stream({ highWaterMark: 256 });
+    try {
+      for await (const row of rows as AsyncIterable<T>) yield row;
+      reusable = true;
+    } catch (e) {
+      if (isTimeout(e)) onTimeout();
+      throw translateDbError(e);
+    }
+  } finally {
+    // Left early (the consumer stopped) or failed: the rest of the result is still on the wire.
+    if (reusable) c.release();
+    else c.conn.destroy();
+  }
 }
 
 /** Bounds of one pool: the cap of a statement (ms, DEFAULT_STATEMENT_TIMEOUT_MS by default). */
@@ -182,6 +217,9 @@ export function openDb(settings: DbSettings, extra: Partial<PoolOptions> = {}, b
       );
       tables.set(name, rows.length > 0);
       return rows.length > 0;
+    },
+    stream<T extends object>(sql: string, params: readonly SqlParam[] = []): AsyncIterable<T> {
+      return streamRows<T>(fromPool, sql, params, timeoutMs, onTimeout);
     },
     setDeadline(epochMs: number | undefined) {
       deadline = epochMs;

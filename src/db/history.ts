@@ -3,7 +3,7 @@
  * `{p}priv_changeop` one row per recorded operation, and a scalar attribute change adds
  * `{p}priv_changeop_setatt_scalar` (old/new values) and `{p}priv_changeop_setatt` (attribute code),
  * both keyed by the changeop id. Columns and statement order as the real escalation wrote them
- * (sql-logs/general-cron-sla-stopwatch, spec §7.3).
+ * (sql-logs/general-cron-sla-stopwatch).
  */
 import type { Db, Queryable } from './types.js';
 

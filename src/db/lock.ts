@@ -7,7 +7,7 @@ import { translateDbError } from './errors.js';
 import type { Queryable } from './types.js';
 
 /**
- * iTop's mutex name (spec §2.1): 'itop.' + md5(base + db_name + db_subname), where nothing is appended
+ * iTop's mutex name: 'itop.' + md5(base + db_name + db_subname), where nothing is appended
  * when the base already ends with that suffix. The same name as PHP's `new iTopMutex('cron')`, so that
  * itop-cron, cron.php, the setup and the restore exclude each other.
  */

@@ -3,26 +3,16 @@
  * values that must outlive a run (one process), created on demand at the first write. Reading a value
  * from a database where nothing was ever stored answers undefined, without creating anything.
  */
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { isMissingTable } from './runHistory.js';
-import { listSchemaFiles } from './schema.js';
+import { ownTableDdl } from './ownDdl.js';
 import type { Db } from './types.js';
 
 /** The unprefixed table name. */
 export const STATE_TABLE = 'itop_cron_state';
 
-/** The DDL with the prefix applied, read from the shipped file so that there is one definition. */
+/** The DDL with the prefix applied (one definition: the shipped file). */
 function stateTableDdl(prefix: string): string {
-  const [first] = listSchemaFiles();
-  if (first === undefined) throw new Error("itop-cron's sql/ folder is empty");
-  return readFileSync(join(dirname(first), 'own', '91-itop-cron-state.sql'), 'utf8')
-    .split(/\r?\n/)
-    .filter((l) => !/^\s*--/.test(l))
-    .join('\n')
-    .trim()
-    .replace(/;$/, '')
-    .replaceAll('{prefix}', prefix);
+  return ownTableDdl('91-itop-cron-state.sql', prefix);
 }
 
 const created = new WeakSet<Db>();

@@ -2,9 +2,7 @@
  * SQL of itop-cron's own run history table `{p}itop_cron_run_history` (sql/own/90-itop-cron-history.sql):
  * created on demand, one row per task run, pruned by count per class and by age.
  */
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { listSchemaFiles } from './schema.js';
+import { ownTableDdl } from './ownDdl.js';
 import type { Db, Queryable } from './types.js';
 
 /** The unprefixed table name. */
@@ -48,18 +46,9 @@ export interface ClassHistorySummary {
 /** Long messages (stack traces in debug mode) are cut: the history is for reading, the log keeps the rest. */
 const MAX_MESSAGE = 2000;
 
-/** The DDL with the prefix applied, read from the shipped file so that there is one definition. */
+/** The DDL with the prefix applied (one definition: the shipped file). */
 export function historyTableDdl(prefix: string): string {
-  const [first] = listSchemaFiles();
-  if (first === undefined) throw new Error("itop-cron's sql/ folder is empty");
-  const text = readFileSync(join(dirname(first), 'own', '90-itop-cron-history.sql'), 'utf8');
-  return text
-    .split(/\r?\n/)
-    .filter((l) => !/^\s*--/.test(l))
-    .join('\n')
-    .trim()
-    .replace(/;$/, '')
-    .replaceAll('{prefix}', prefix);
+  return ownTableDdl('90-itop-cron-history.sql', prefix);
 }
 
 const created = new WeakSet<Db>();

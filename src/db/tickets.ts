@@ -1,5 +1,5 @@
 /**
- * SQL on tickets for the SLA stopwatches (spec §7.3): a ticket class spans its own table (`status`, the
+ * SQL on tickets for the SLA stopwatches: a ticket class spans its own table (`status`, the
  * `<sw>_*` stopwatch columns) and the root table `ticket` (`ref`, `last_update`), joined on `id`.
  */
 import type { Db, Queryable } from './types.js';

@@ -26,6 +26,13 @@ export interface Db extends Queryable {
    * grace for bookkeeping, src/db/bounds.ts). Optional: a Db made by other code may not bound anything.
    */
   setDeadline?(epochMs: number | undefined): void;
+  /**
+   * SELECT whose rows come one at a time as the server sends them, the connection paused while the
+   * consumer is behind: a table of any size in bounded memory. Bounded by the same timeout as a statement,
+   * for the whole result. Leaving the loop early closes the connection. Optional: a Db made by other
+   * code may only have query().
+   */
+  stream?<T extends object = Record<string, unknown>>(sql: string, params?: readonly SqlParam[]): AsyncIterable<T>;
   deadline?(): number | undefined;
   /** Ends the connections; bounded, a frozen server does not keep it waiting. */
   close(): Promise<void>;

@@ -1,6 +1,6 @@
 import type { Db } from './types.js';
 
-/** What authentication needs to know about an enabled iTop user (spec §8.1, §8.3). */
+/** What authentication needs to know about an enabled iTop user. */
 export interface UserCredentialsRow {
   id: number;
   finalclass: string;
@@ -29,7 +29,7 @@ export async function findEnabledUser(db: Db, login: string): Promise<UserCreden
   return external[0];
 }
 
-/** True when the user holds the profile named exactly `Administrator` (by name, not by id: spec §8.4). */
+/** True when the user holds the profile named exactly `Administrator` (by name, not by id:). */
 export async function hasAdministratorProfile(db: Db, userId: number): Promise<boolean> {
   const rows = await db.query<{ name: string }>(
     `SELECT p.name FROM ${db.table('priv_urp_userprofile')} AS up ` +
@@ -39,7 +39,7 @@ export async function hasAdministratorProfile(db: Db, userId: number): Promise<b
   return rows.some((r) => r.name === 'Administrator');
 }
 
-/** A new UserLocal row set (priv_user + priv_internaluser + priv_user_local, same id: spec §8.3, §10.9). */
+/** A new UserLocal row set (priv_user + priv_internaluser + priv_user_local, same id:). */
 export interface NewLocalUser {
   login: string;
   /** A `password_hash()`-compatible hash (bcrypt `$2y$`). */

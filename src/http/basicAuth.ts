@@ -1,7 +1,7 @@
 /**
  * HTTP Basic authentication (RFC 7617): the only way web mode takes credentials. cron.php's web mode also
  * accepted `auth_user`/`auth_pwd` in the URL (when `url` logins were allowed), which puts the password in
- * access logs and browser history; itop-cron refuses that (spec §1.3, §11.15).
+ * access logs and browser history; itop-cron refuses that.
  */
 
 /** The credentials carried by an `Authorization: Basic ...` header. */

@@ -1,7 +1,7 @@
 /**
  * The web page equivalent of calling iTop's webservices/cron.php through the web server: HTTP Basic login
  * of an iTop administrator, then one cron execution whose text is streamed as it is produced (cron.php
- * buffers it until the end, spec §11.25), bounded by `cron_max_execution_time` like the command line.
+ * buffers it until the end), bounded by `cron_max_execution_time` like the command line.
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { finished } from 'node:stream/promises';
@@ -13,7 +13,7 @@ import { flagValue } from '../config/cliParam.js';
 import type { Config, RunOptions } from '../config/types.js';
 import type { Db } from '../db/types.js';
 import { coerceError, CronError, EXIT_ERROR } from '../errors.js';
-import { memorySink, type TextSink } from '../output/stdout.js';
+import { memorySink, whenDrained, type TextSink } from '../output/stdout.js';
 import type { BackgroundTask } from '../tasks/types.js';
 import { createRunOps } from '../ops/runOps.js';
 import { statusJson } from '../ops/statusData.js';
@@ -40,7 +40,7 @@ export interface CronPageContext {
   readonly track: (controller: AbortController) => () => void;
 }
 
-/** The flags a request may set, read as cron.php reads them (spec §1.2). */
+/** The flags a request may set, read as cron.php reads them. */
 export interface CronQuery {
   readonly verbose: boolean;
   readonly debug: boolean;
@@ -102,7 +102,7 @@ export function responseSink(res: ServerResponse): TextSink {
     // A client gone away must not turn the rest of the run into write errors.
     if (!res.destroyed && !res.writableEnded) res.write(text);
   };
-  return { line: (text) => write(`${text}\n`), raw: write };
+  return { line: (text) => write(`${text}\n`), raw: write, drained: () => whenDrained(res) };
 }
 
 /** The client's address (its /64 for IPv6), the key of the failed-login counter. */

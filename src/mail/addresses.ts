@@ -8,7 +8,7 @@ import type { Address } from 'nodemailer/lib/mailer';
 /**
  * A deliberately simple address check: one `@`, no spaces, quotes, brackets or list separators, and a
  * dotted or bare host name. It rejects the error texts iTop may leave in recipient fields (spec
- * threshold-notifications §5.3) without trying to be a full RFC 5322 parser.
+ *) without trying to be a full RFC 5322 parser.
  */
 const LABEL = '[\\p{L}\\p{N}](?:[\\p{L}\\p{N}-]*[\\p{L}\\p{N}])?'; // international domain names too
 const ADDRESS = new RegExp(`^[^\\s@<>()[\\],;:"\\\\]+@${LABEL}(?:\\.${LABEL})*$`, 'u');

@@ -1,6 +1,6 @@
 /**
  * Replays a queued V2 message into nodemailer options, as iTop's `UnSerializeV2` rebuilds an e-mail at send
- * time (spec §7.1): a fresh message starting with the default sender, then the keys in iTop's replay order
+ * time: a fresh message starting with the default sender, then the keys in iTop's replay order
  * (body, message_id, bcc, cc, from, reply_to, to, subject, headers, parts, attachments), then From = To when
  * From is still empty.
  */
@@ -149,7 +149,7 @@ export async function buildMail(msg: V2Message, opts: BuildMailOptions = {}): Pr
   const cc = list(msg.cc, 'cc');
   if (cc) mail.cc = cc;
   from = nonEmptyAddress(msg.from) ?? from;
-  // iTop's wrapper drops the Reply-To label (threshold-notifications §5.5), so only the address is kept.
+  // iTop's wrapper drops the Reply-To label, so only the address is kept.
   const replyTo = msg.replyTo?.address.trim();
   if (replyTo) mail.replyTo = parseAddressList(replyTo, 'reply_to');
   const to = list(msg.to, 'to');

@@ -1,5 +1,5 @@
 /**
- * PHP `serialize()` / `unserialize()` for the subset iTop's queued e-mails use (spec §7.1): `N;`, `b:`,
+ * PHP `serialize()` / `unserialize()` for the subset iTop's queued e-mails use: `N;`, `b:`,
  * `i:`, `d:`, `s:<bytes>:"…";` and `a:<n>:{…}`. Objects (`O:`, `C:`), enums (`E:`) and references
  * (`r:`, `R:`) are refused: V2 messages never hold them and iTop's V1 format cannot be replayed anyway.
  *

@@ -1,7 +1,7 @@
 /**
  * Sending the mail itop-cron itself produces (e.g. threshold notifications) the way iTop's `EMail::Send`
  * does: queued as an AsyncSendEmail row for ExecAsyncTask when `email_asynchronous` is set (or the caller
- * forces it), else sent at once (spec §5, threshold-notifications §8).
+ * forces it), else sent at once.
  */
 import type { Logger } from 'pino';
 import { settingBool, settingInt } from '../config/php.js';
@@ -45,7 +45,7 @@ export function cronMailSettings(config: Config): MailSettings {
   return timeout > 0 ? { ...settings, timeoutMs: timeout * 1000 } : settings;
 }
 
-/** Resolves `<img data-img-id data-img-secret>` of an HTML body against `{p}inline_image` (spec §7.1). */
+/** Resolves `<img data-img-id data-img-secret>` of an HTML body against `{p}inline_image`. */
 export function inlineImageLookup(db: Db): InlineImageLookup {
   return (id, secret) => findInlineImage(db, id, secret);
 }

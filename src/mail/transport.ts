@@ -1,5 +1,5 @@
 /**
- * Sending mail the way iTop's `email_transport` setting says (spec §5, threshold-notifications §7.3):
+ * Sending mail the way iTop's `email_transport` setting says:
  * `SMTP` through one pooled nodemailer connection, `LogFile` into `<appRoot>/log/mail.log`, `Null` nowhere,
  * and `PHPMail` (the default, and any unknown value) through the local sendmail binary.
  */
@@ -21,7 +21,7 @@ export interface SmtpSettings {
   /** '' (plain, STARTTLS when offered), 'tls' (STARTTLS required) or 'ssl' (TLS from the start). */
   encryption: string;
   username: string;
-  /** Non-empty → AUTH LOGIN with `username`, as iTop (spec §5). Never logged, never in an error. */
+  /** Non-empty → AUTH LOGIN with `username`, as iTop. Never logged, never in an error. */
   password: string;
   verifyPeer: boolean;
   allowSelfSigned: boolean;
@@ -237,7 +237,7 @@ export function createMailTransport(settings: MailSettings, log: MailLog): MailT
   }
 }
 
-/** Reads `email_transport`, `email_transport_smtp.*` and `email_default_sender_*` with iTop's defaults (spec §5). */
+/** Reads `email_transport`, `email_transport_smtp.*` and `email_default_sender_*` with iTop's defaults. */
 export function mailSettingsFromConfig(config: Config): MailSettings {
   const s = config.settings;
   const address = settingString(s, 'email_default_sender_address', '');

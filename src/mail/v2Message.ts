@@ -1,5 +1,5 @@
 /**
- * iTop's queued e-mail, format V2 (`priv_async_send_email.version = 2`, spec §7.1): the `message` column is
+ * iTop's queued e-mail, format V2 (`priv_async_send_email.version = 2`): the `message` column is
  * PHP `serialize()` of a plain array whose keys appear in the order iTop's setters ran (the queued
  * notifications write from, subject, body, to, cc, bcc, reply_to, headers, message_id; other callers differ).
  *
@@ -58,7 +58,7 @@ export interface V2Message {
 
 type Field = keyof V2Message;
 
-/** PHP key ↔ property name; the table order is iTop's replay order (spec §7.1). */
+/** PHP key ↔ property name; the table order is iTop's replay order. */
 const PHP_KEYS: ReadonlyArray<readonly [string, Field]> = [
   ['body', 'body'],
   ['message_id', 'messageId'],

@@ -1,5 +1,5 @@
 /**
- * One ActionEmail run for one object (threshold-notifications §5): the event row first (`Notification
+ * One ActionEmail run for one object: the event row first (`Notification
  * pending`), the recipients, the rendering of from/reply-to/subject/body, the event's copy of them, the
  * test-mode overrides, the CSS-inlined message, then sending now or queueing (per the action's
  * `asynchronous` and `email_asynchronous`), and the event's final message (`Sent`, `Pending`,

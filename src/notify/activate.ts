@@ -1,6 +1,5 @@
 /**
- * Threshold notifications: what iTop does after CheckStopWatchThresholds has marked a threshold
- * (threshold-notifications §1 steps 4–5). The TriggerOnThresholdReached of the object's class and parent
+ * Threshold notifications: what iTop does after CheckStopWatchThresholds has marked a threshold. The TriggerOnThresholdReached of the object's class and parent
  * classes for that stopwatch and threshold are taken by description; each one whose filter and context
  * accept the object runs its actions by link order; disabled actions are skipped, ActionEmail runs (test
  * mode included); other action classes are not implemented by itop-cron and are logged.

@@ -2,7 +2,7 @@
  * iTop case logs (`public_log`, `private_log`): the column holds the entries newest first, each behind a
  * `\n========== <date> : <user> (<user_id>) ============\n\n` separator; the `<code>_index` column is a PHP
  * array describing them oldest first (user_name, user_id, date as unix time, text_length and
- * separator_length in bytes, format). Rendering per threshold-notifications §6.3.
+ * separator_length in bytes, format). Rendered as iTop renders it.
  */
 import { isPhpArray, phpUnserialize, type PhpSerialValue } from '../mail/phpSerialize.js';
 import type { Clock } from '../time/clock.js';

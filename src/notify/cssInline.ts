@@ -1,5 +1,5 @@
 /**
- * The e-mail body as iTop builds it (threshold-notifications §7.1 step 2): the rendered HTML goes into a
+ * The e-mail body as iTop builds it: the rendered HTML goes into a
  * full document, the rules of iTop's `email.css` that an inliner can apply are copied into `style`
  * attributes of the matching elements (Emogrifier's CssInliner), elements hidden by `display: none` are
  * removed (HtmlPruner), some declarations are repeated as HTML attributes (`bgcolor`, `width`...,

@@ -1,5 +1,5 @@
 /**
- * The `<style>` block of every e-mail iTop sends (threshold-notifications §7.1): the rules of iTop's
+ * The `<style>` block of every e-mail iTop sends: the rules of iTop's
  * compiled `css/email.css` (CKEditor 5 content theme + caselog styles) that its CSS inliner cannot inline
  * (`@keyframes`, `:root` custom properties, pseudo-classes, media queries). Byte-identical in every
  * captured mail (reference/itop-3.2/notifications/email-style-block.css, 14171 bytes); iTop puts

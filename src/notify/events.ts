@@ -1,5 +1,5 @@
 /**
- * The rows a notification writes (threshold-notifications §5.1, §5.3, §5.7, §9): the
+ * The rows a notification writes: the
  * EventNotificationEmail (`priv_event` → `priv_event_email` → `priv_event_notification`, one transaction,
  * in that order), its later update (only the columns that changed), the subscription links
  * (`priv_lnk_action_notif_to_contact`) with their history (`priv_change` `Automatic - threshold

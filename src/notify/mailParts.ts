@@ -1,5 +1,5 @@
 /**
- * The pieces of an ActionEmail message (threshold-notifications §5.4–§5.6, §7, §8.3): message
+ * The pieces of an ActionEmail message: message
  * identifiers, the wrapped body, the test-mode banner, the address checks iTop's mail library makes, and
  * the V2 message in the key order iTop writes to the queue.
  */
@@ -95,7 +95,7 @@ export function v2Message(m: MessageFields): V2Message {
     to: m.to,
     cc: m.cc,
     bcc: m.bcc,
-    // iTop's wrapper drops the Reply-To label (§5.5).
+    // iTop's wrapper drops the Reply-To label.
     replyTo: { address: m.replyTo, label: '' },
     headers: { References: m.references, 'In-Reply-To': m.references },
     messageId: m.messageId,

@@ -1,5 +1,5 @@
 /**
- * iTop's `MetaModel::ApplyParams` (threshold-notifications §6.1): every `$name->X$` placeholder of an
+ * iTop's `MetaModel::ApplyParams`: every `$name->X$` placeholder of an
  * object parameter (also written `$name-&gt;X$`, and `%24name->X%24` inside URL attributes), and every
  * `$name$` of a scalar parameter, found in the *original* text, becomes a (search, replacement) pair;
  * the pairs are then applied one after the other, in parameter order, like PHP's

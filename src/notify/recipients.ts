@@ -1,5 +1,5 @@
 /**
- * ActionEmail's `FindRecipients` (threshold-notifications §5.3): the `to`/`cc`/`bcc` OQL of the action
+ * ActionEmail's `FindRecipients`: the `to`/`cc`/`bcc` OQL of the action
  * selects objects whose first e-mail attribute gives the addresses. Contacts unsubscribed from this
  * (trigger, action) are left out, every Contact fetched gets its subscription link, and a query that
  * fails (syntax, unknown class, outside the subset itop-cron translates) or a class without e-mail

@@ -1,6 +1,5 @@
 /**
- * iTop's default HTML sanitizer (HTMLDOMSanitizer), applied to the body copied into the event row
- * (threshold-notifications §5.7): the markup is parsed, elements outside the whitelist are removed with
+ * iTop's default HTML sanitizer (HTMLDOMSanitizer), applied to the body copied into the event row: the markup is parsed, elements outside the whitelist are removed with
  * their content, attributes outside the element's whitelist are dropped, `style` keeps only whitelisted
  * properties, comments are removed, and the body's content is serialized back. The whitelists are iTop
  * 3.2's defaults; `href` is kept for http(s)/ftp/mailto URLs and for placeholders (iTop checks its

@@ -1,6 +1,5 @@
 /**
- * iTop's `DBObject::GetForTemplate(X)` and `AttributeDefinition::GetForTemplate(value, verb)`
- * (threshold-notifications §6.2–§6.3): the value a placeholder `$this->X$` is replaced with. A throw
+ * iTop's `DBObject::GetForTemplate(X)` and `AttributeDefinition::GetForTemplate(value, verb)`: the value a placeholder `$this->X$` is replaced with. A throw
  * (TemplateError) means "no replacement": the placeholder stays in the text, as in iTop.
  */
 import { randomBytes } from 'node:crypto';

@@ -1,5 +1,5 @@
 /**
- * Which TriggerOnThresholdReached fire and which actions they run (threshold-notifications §3–§4):
+ * Which TriggerOnThresholdReached fire and which actions they run:
  * triggers of the object's class or a parent class, for the stopwatch and the threshold index, by
  * `description`; each one's `filter` OQL must select the object and its `context` must be empty or name a
  * tag of the cron's context stack; its actions run by link `order`, then link id.

@@ -1,7 +1,7 @@
 /**
  * Task control: pause, resume, reschedule, and run one task now. Everything goes through
  * priv_backgroundtask as cron.php reads it, so that PHP's cron.php sees the same state: a paused row
- * (status 'paused') is never run by either runner, and neither runner's resync touches it (spec §3.3).
+ * (status 'paused') is never run by either runner, and neither runner's resync touches it.
  */
 import type { Config } from '../config/types.js';
 import { retryAsyncTask } from '../db/consoleQueries.js';

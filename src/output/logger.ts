@@ -2,11 +2,11 @@ import { createRequire } from 'node:module';
 import type { Logger, pino as pinoFactory } from 'pino';
 import type { LogSettings } from '../config/types.js';
 import { RotatingFile, type RotatingFileOptions } from './logFile.js';
-import { AppendFile, FallbackDestination, stderrSink } from './safeDestination.js';
+import { stderrDestination } from './prettyLog.js';
+import { AppendFile, FallbackDestination } from './safeDestination.js';
 
 /**
- * Keys whose values never reach a log line, wherever they sit in a logged object (DESIGN.md: secrets stay
- * secret). pino's redaction works on paths, so list the usual depths.
+ * Keys whose values never reach a log line, wherever they sit in a logged object. pino's redaction works on paths, so list the usual depths.
  */
 const SECRET_KEYS = ['password', 'pwd', 'auth_pwd', 'db_pwd', 'authPwd', 'pass', 'secret', 'authorization'];
 const REDACT_PATHS = SECRET_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`]);
@@ -24,7 +24,8 @@ function loadPino(): typeof pinoFactory {
 
 /**
  * The structured log: JSON lines to stderr or to a file, never to stdout (stdout belongs to cron.php's
- * text). Synchronous writes so that nothing is lost when the process exits on a signal or an error.
+ * text); on a terminal, stderr gets them as text (prettyLog.ts). Synchronous writes so that nothing is
+ * lost when the process exits on a signal or an error.
  * `rotation` (src/output/logFile.ts rotationFromConfig) makes a file destination rotate by day or size.
  *
  * The logger is built on its first use: a run that logs nothing never loads pino nor opens the log file.
@@ -53,10 +54,11 @@ function buildLogger(settings: LogSettings, extraSecrets: readonly string[], rot
   const pino = loadPino();
   // A file that cannot be opened or written switches the log to stderr (safeDestination.ts): never a crash.
   const file = settings.destination;
+  const toStderr = stderrDestination();
   const destination =
     file === 'stderr'
-      ? stderrSink
-      : new FallbackDestination(() => (rotation !== undefined ? new RotatingFile(file, rotation) : new AppendFile(file)), `'${file}'`);
+      ? toStderr
+      : new FallbackDestination(() => (rotation !== undefined ? new RotatingFile(file, rotation) : new AppendFile(file)), `'${file}'`, toStderr);
   return pino(
     {
       name: 'itop-cron',

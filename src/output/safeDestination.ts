@@ -96,6 +96,8 @@ export class FallbackDestination {
     private readonly open: () => LogSink,
     /** The destination, for the notice: `'/var/log/itop-cron.log'`. */
     private readonly what: string,
+    /** Where lines go after a failure (stderr; as text on a terminal: prettyLog.ts). */
+    private readonly fallback: LogSink = stderrSink,
   ) {}
 
   write(chunk: string): boolean {
@@ -112,10 +114,10 @@ export class FallbackDestination {
           // the descriptor is unusable anyway
         }
         this.sink = undefined;
-        stderrSink.write(notice(this.what, e));
+        this.fallback.write(notice(this.what, e));
       }
     }
-    stderrSink.write(chunk);
+    this.fallback.write(chunk);
     return true;
   }
 

@@ -9,6 +9,24 @@ export interface TextSink {
   raw(text: string): void;
   /** True when a person reads it on a terminal (colours are then welcome; src/output/human.ts). */
   readonly isTTY?: boolean;
+  /**
+   * Resolves when the destination has taken what was written (at once when it has room, or is gone), so
+   * that a long text produced faster than it is read is not all held in memory. Optional.
+   */
+  drained?(): Promise<void>;
+}
+
+/** Resolves at the stream's next 'drain' (or its end) when its buffer is full; at once otherwise. */
+export function whenDrained(stream: NodeJS.WritableStream): Promise<void> {
+  const s = stream as NodeJS.WritableStream & { writableNeedDrain?: boolean; destroyed?: boolean };
+  if (s.writableNeedDrain !== true || s.destroyed === true) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      for (const e of ['drain', 'close', 'error']) s.removeListener(e, done);
+      resolve();
+    };
+    for (const e of ['drain', 'close', 'error']) s.once(e, done);
+  });
 }
 
 /**
@@ -24,7 +42,12 @@ export function streamSink(stream: NodeJS.WritableStream): TextSink {
   const write = (text: string): void => {
     if (open) stream.write(text);
   };
-  return { line: (text) => write(`${text}\n`), raw: write, isTTY: (stream as { isTTY?: boolean }).isTTY === true };
+  return {
+    line: (text) => write(`${text}\n`),
+    raw: write,
+    isTTY: (stream as { isTTY?: boolean }).isTTY === true,
+    drained: () => (open ? whenDrained(stream) : Promise.resolve()),
+  };
 }
 
 /** A sink that remembers every line (tests, web mode buffering). */

@@ -1,5 +1,5 @@
 /**
- * cron.php's text output, byte for byte (spec §1.6, §3.6). Pure functions returning lines without
+ * cron.php's text output, byte for byte. Pure functions returning lines without
  * the trailing newline; the caller writes them to stdout.
  */
 
@@ -51,13 +51,19 @@ export function wideStatusTable(rows: readonly TaskRowView[]): string[] {
   return [border, header, border, ...lines, border];
 }
 
+/** One row of DisplayStatus's 6-column table. */
+export function statusLine(r: TaskRowView): string {
+  const count = Math.trunc(Number(r.total_exec_count ?? 0)) || 0;
+  return `${rowStart(r)} ${String(count).padStart(6, ' ')} | ${(r.average_run_duration ?? '0.000').padStart(7, ' ')} s |`;
+}
+
+/** The lines of DisplayStatus's table before its rows, and after them (for a table written row by row). */
+export const STATUS_HEAD: readonly string[] = [BORDER6, HEADER6, BORDER6];
+export const STATUS_FOOT: readonly string[] = [BORDER6];
+
 /** DisplayStatus: the 6-column table of `--status_only` and of the end of a verbose run. */
 export function statusTable(rows: readonly TaskRowView[]): string[] {
-  const line = (r: TaskRowView): string => {
-    const count = Math.trunc(Number(r.total_exec_count ?? 0)) || 0;
-    return `${rowStart(r)} ${String(count).padStart(6, ' ')} | ${(r.average_run_duration ?? '0.000').padStart(7, ' ')} s |`;
-  };
-  return [BORDER6, HEADER6, BORDER6, ...rows.map(line), BORDER6];
+  return [...STATUS_HEAD, ...rows.map(statusLine), ...STATUS_FOOT];
 }
 
 /** `>> === <date> Starting: <Class> ====...` */

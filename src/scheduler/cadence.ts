@@ -1,6 +1,5 @@
 /**
- * When the next pass of the cron loop starts. cron.php sleeps `cron_sleep` seconds after each pass
- * (spec §3.1 step 5), so a task waits for that sleep plus every pass's own duration, plus up to a second
+ * When the next pass of the cron loop starts. cron.php sleeps `cron_sleep` seconds after each pass, so a task waits for that sleep plus every pass's own duration, plus up to a second
  * more because `next_run_date` has whole seconds and a pass rarely starts on one: 1-second tasks started
  * up to 3.5 s after their `next_run_date` with the default cron_sleep of 2 (bench/RESULTS.md). Here passes
  * start every `cron_sleep` seconds counted from the previous pass's start, just after a whole second, so a

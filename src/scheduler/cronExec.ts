@@ -1,8 +1,6 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { dueTasksAndLockOwner, laterTasks, tasksForStatus, type NamedTaskRow } from '../db/backgroundTasks.js';
 import type { NamedLock } from '../db/lock.js';
-import { DbGoneAwayError } from '../errors.js';
-import { dueTasksTable, messageText, skippingLine, statusTable, taskEndLine, taskStartLine } from '../output/text.js';
+import { dueTasksTable, skippingLine, statusTable } from '../output/text.js';
 import type { BackgroundTask } from '../tasks/types.js';
 import { maintenanceDetected } from './maintenance.js';
 import { clearStaleRunningFlags, reSyncProcesses } from './resync.js';
@@ -10,37 +8,13 @@ import type { RunEnv } from './runEnv.js';
 import { sleepAfterPass } from './cadence.js';
 import { createHeapTrimmer } from './memory.js';
 import { reportTasksWithoutRunner, tasksOfThisRun } from './runnerChoice.js';
-import { runTask } from './runTask.js';
-import { watchTask } from './taskWatch.js';
+import { settingInt } from '../config/php.js';
+import { runLanes } from './lanes.js';
+import { pause, runOneTask, type CronExit } from './passParts.js';
 
-/** Why a cron execution ended. */
-export type CronExit =
-  | { kind: 'time-limit' }
-  | { kind: 'maintenance' }
-  | { kind: 'stopped' }
-  | { kind: 'lock-lost' }
-  | { kind: 'gone-away'; className: string; errno: number };
+export type { CronExit };
 
-/** How often the maintenance flag files are checked while sleeping (spec §1.8: "ideally every second"). */
-const FLAG_POLL_MS = 1000;
-
-/**
- * Sleeps `seconds` unless the run is stopped or a maintenance flag appears; returns false in that case.
- */
-async function pause(env: RunEnv, seconds: number): Promise<boolean> {
-  const until = Date.now() + seconds * 1000;
-  while (Date.now() < until) {
-    if (env.signal.aborted || maintenanceDetected(env.config.appRoot)) return false;
-    try {
-      await sleep(Math.min(FLAG_POLL_MS, until - Date.now()), undefined, { signal: env.signal });
-    } catch {
-      return false;
-    }
-  }
-  return true;
-}
-
-/** cron.php keeps the first position of a class and the last row read for it (spec §3.1). */
+/** cron.php keeps the first position of a class and the last row read for it. */
 function byClass(rows: readonly NamedTaskRow[]): Map<string, NamedTaskRow> {
   const map = new Map<string, NamedTaskRow>();
   for (const r of rows) map.set(r.class_name, r);
@@ -48,7 +22,7 @@ function byClass(rows: readonly NamedTaskRow[]): Map<string, NamedTaskRow> {
 }
 
 /**
- * cron.php's CronExec (spec §3.1): resync the registry, then until `cron_max_execution_time` run the due
+ * cron.php's CronExec: resync the registry, then until `cron_max_execution_time` run the due
  * tasks one after the other and sleep `cron_sleep`. Each idle pass costs one SQL statement, which also
  * checks that the cron lock is still ours.
  */
@@ -68,6 +42,8 @@ export async function cronExec(env: RunEnv, tasks: readonly BackgroundTask[], lo
   await reportTasksWithoutRunner(env, runnable);
   const classes = [...runnable.keys()];
   const heap = createHeapTrimmer();
+  const lanes = settingInt(config.settings, 'itop_cron.max_parallel', 1);
+  if (lanes > 1) return (await runLanes(env, { runnable, lock, timeLimit, lanes, heap })) ?? finish(env, timeLimit);
 
   while (clock.nowUnix() < timeLimit) {
     if (env.signal.aborted) return { kind: 'stopped' };
@@ -91,31 +67,8 @@ export async function cronExec(env: RunEnv, tasks: readonly BackgroundTask[], lo
         if (task === undefined) continue;
         if (env.signal.aborted) return { kind: 'stopped' };
         ran.add(className);
-        if (verbose) out.line(taskStartLine(clock.nowLocal(), className));
-        let result;
-        // During the task: maintenance flags, the lock and the database are watched (issue: reliability).
-        const watch = watchTask(env, lock);
-        try {
-          result = await runTask(env, task, row, timeLimit * 1000, watch.signal);
-        } catch (e) {
-          if (e instanceof DbGoneAwayError) return { kind: 'gone-away', className, errno: e.errno };
-          throw e;
-        } finally {
-          watch.stop();
-        }
-        if (result.fatal !== undefined) {
-          const text = `an exception was thrown when processing '${className}' (error_code=0, message="${result.fatal.message}")`;
-          out.line(`ERROR : ${text}`);
-          log.error({ task: className }, `Cron.php error : ${text}`);
-        }
-        if (verbose) {
-          const text = messageText(result.message);
-          if (text !== undefined && result.fatal === undefined) out.line(`${className}: ${text}`);
-          out.line(taskEndLine(clock.nowLocal(), className, result.nextRunDate));
-        }
-        if (watch.reason() === 'lock-lost') return { kind: 'lock-lost' };
-        if (watch.reason() === 'gone-away') return { kind: 'gone-away', className, errno: 2006 };
-        if (watch.reason() === 'maintenance') return { kind: 'maintenance' };
+        const exit = await runOneTask(env, lock, task, row, timeLimit);
+        if (exit !== undefined) return exit;
         if (clock.nowUnix() > timeLimit) return finish(env, timeLimit);
         if (maintenanceDetected(config.appRoot)) return { kind: 'maintenance' };
       }

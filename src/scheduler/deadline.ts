@@ -1,6 +1,6 @@
 /**
  * The daemon-enforced limits of one task run (issue "a hung task cannot block the others"). cron.php's
- * limits are only cooperative (spec §11.1): here every task also has a hard deadline. Past it the task's
+ * limits are only cooperative: here every task also has a hard deadline. Past it the task's
  * AbortSignal fires and the run is abandoned (a never-resolving promise) or its worker thread is
  * terminated (an isolated task, even one stuck in a busy loop), so that the loop goes on.
  */
@@ -65,7 +65,7 @@ export function taskDeadlineOverrides(config: Config): Map<string, number> {
 /**
  * The epoch ms past which the daemon aborts a task that started at `startMs` with the cooperative limit
  * `limitMs`: the per-class override when set, else the limit plus the grace. The limit itself derives from
- * `cron_task_max_execution_time` × period and the end of the run (`cron_max_execution_time`), spec §3.2.
+ * `cron_task_max_execution_time` × period and the end of the run (`cron_max_execution_time`).
  */
 export function hardDeadlineMs(env: RunEnv, task: BackgroundTask, limitMs: number, startMs: number): number {
   const override = taskDeadlineOverrides(env.config).get(task.className);

@@ -1,5 +1,5 @@
 /**
- * LogFileRotationProcess's calendar (spec §7.5): when the task runs next, and the suffix a rotated log
+ * LogFileRotationProcess's calendar: when the task runs next, and the suffix a rotated log
  * file gets, per the `log_filename_builder_impl` setting. iTop's builders:
  * DailyRotatingLogFileNameBuilder, WeeklyRotatingLogFileNameBuilder, MonthlyRotatingLogFileNameBuilder
  * (the default) and DefaultLogFileNameBuilder (no rotation). Anything else is not a rotating builder.
@@ -66,7 +66,7 @@ export function isoWeekOf(year: number, month: number, day: number): { isoYear: 
 /**
  * The suffix of a rotated log file whose mtime is `mtimeMs`, as iTop formats it in `tz`: daily 'Y-m-d',
  * weekly 'o-\weekW' (e.g. '2024-week43'), monthly 'o-\monthm' (e.g. '2024-month10'). The monthly form
- * takes the ISO year, so late-December and early-January files can get the wrong year (spec §11.21).
+ * takes the ISO year, so late-December and early-January files can get the wrong year.
  * Undefined for a non-rotating builder. A file is due for rotation when its suffix differs from now's.
  */
 export function logRotationSuffix(builder: string, mtimeMs: number, tz: string): string | undefined {

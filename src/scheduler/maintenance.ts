@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** The flag files iTop's setup, restore and core update create (spec §1.8). */
+/** The flag files iTop's setup, restore and core update create. */
 export function maintenanceFiles(appRoot: string | undefined): { maintenance?: string; readonly?: string } {
   if (appRoot === undefined) return {};
   return { maintenance: join(appRoot, 'data', '.maintenance'), readonly: join(appRoot, 'data', '.readonly') };

@@ -1,19 +1,17 @@
 /**
- * cron.php's drift-free `next_run_date` for periodic tasks (spec §3.2 step 9): planned + P, then + P again
+ * cron.php's drift-free `next_run_date` for periodic tasks: planned + P, then + P again
  * while that is strictly before now (unix seconds); a result equal to now is kept. Missed occurrences are
  * skipped, not replayed.
  *
- * PHP steps with `DateTime::modify('+P seconds')`, which is wall-clock arithmetic re-resolved in the zone
- * (spec §9.5, §11.9): a daily task keeps its wall time across a DST change, and a step that crosses a
+ * PHP steps with `DateTime::modify('+P seconds')`, which is wall-clock arithmetic re-resolved in the zone: a daily task keeps its wall time across a DST change, and a step that crosses a
  * transition gains or loses the hour. Between two transitions wall and elapsed arithmetic agree, so this
  * module jumps over whole runs of periods at once and replays PHP's exact step only at transitions: the
- * cost grows with the number of DST changes during the downtime, not with the number of periods
- * (spec §11.10, issue "Bounded catch-up").
+ * cost grows with the number of DST changes during the downtime, not with the number of periods.
  */
 
 import { formatWall, offsetAt, parseLocal, resolveWall, wallOf } from '../time/zone.js';
 
-/** The date that parks a task: never due, re-evaluated at each start (spec §3.4). */
+/** The date that parks a task: never due, re-evaluated at each start. */
 export const PARKED_NEXT_RUN = '3000-01-01 00:00:00';
 
 const SECOND = 1000;

@@ -12,11 +12,11 @@ function refusedByServer(e: unknown): boolean {
 }
 
 /**
- * cron.php's ReSyncProcesses (spec §3.3): one registry row per task class, created as cron.php creates it;
+ * cron.php's ReSyncProcesses: one registry row per task class, created as cron.php creates it;
  * `removed` rows of known classes come back to `active`; scheduled tasks parked at 3000-01-01 are
  * re-evaluated. Rows of classes no loaded task implements are left alone unless the configuration says
  * the registry is complete. A task whose schedule setting is invalid is reported and left out of this run
- * instead of aborting the whole run (spec §11.6). Returns the tasks that may run, by class name.
+ * instead of aborting the whole run. Returns the tasks that may run, by class name.
  */
 export async function reSyncProcesses(env: RunEnv, tasks: readonly BackgroundTask[]): Promise<Map<string, BackgroundTask>> {
   const { db, config, clock, out, verbose, log } = env;
@@ -79,7 +79,7 @@ export async function reSyncProcesses(env: RunEnv, tasks: readonly BackgroundTas
 
 /**
  * Clears `running` flags left by a run that died (crash, kill -9, lost connection). Holding the cron lock
- * proves no other runner owns them (spec §11.2). Logged, one line per task.
+ * proves no other runner owns them. Logged, one line per task.
  */
 export async function clearStaleRunningFlags(env: RunEnv): Promise<string[]> {
   const { db, log } = env;

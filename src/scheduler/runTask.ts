@@ -8,6 +8,7 @@ import { notifyObserver, type TaskRunEvent } from './observer.js';
 import type { RunEnv } from './runEnv.js';
 import { parseOrUndefined } from '../time/clock.js';
 import { isScheduled, nextRunAfter, periodOf } from './taskSchedule.js';
+import { taskRunLevel } from './runSummary.js';
 
 /** The outcome of one task run, for the loop's output and the history. */
 export interface TaskRunResult {
@@ -32,7 +33,7 @@ export function systemUser(): string {
 /** `%.3f` as PHP's sprintf formats it. */
 const f3 = (n: number): string => n.toFixed(3);
 
-/** The cooperative limit of one task (spec §3.2 step 3.2): a periodic task gets period × cron_task_max_execution_time. */
+/** The cooperative limit of one task: a periodic task gets period × cron_task_max_execution_time. */
 export function taskTimeLimitMs(task: BackgroundTask, env: RunEnv, cronTimeLimitMs: number): number {
   const factor = env.config.cron.taskMaxExecutionTime;
   if (isScheduled(task) || factor <= 0) return cronTimeLimitMs;
@@ -48,7 +49,7 @@ const DECIMAL_MAX = 99_999.999;
 const d3 = (n: number): string => f3(Number.isFinite(n) ? Math.min(Math.max(n, 0), DECIMAL_MAX) : 0);
 
 /**
- * The statistics cron.php keeps (spec §3.2 step 7), as `%.3f` strings, kept within the columns' range: the
+ * The statistics cron.php keeps, as `%.3f` strings, kept within the columns' range: the
  * count stops at INT's maximum instead of failing every later run with 'Out of range' (issue 16).
  */
 function statistics(row: BackgroundTaskRow, duration: number): TaskUpdate {
@@ -68,7 +69,7 @@ function statistics(row: BackgroundTaskRow, duration: number): TaskUpdate {
 }
 
 /**
- * cron.php's RunTask (spec §3.2): marks the row running, runs the task within its limit, then writes the
+ * cron.php's RunTask: marks the row running, runs the task within its limit, then writes the
  * statistics and the drift-free next run. `running` stays 1 after a failure, as in cron.php. Beyond
  * cron.php: a task that overruns its hard deadline is aborted and the loop goes on (issue: hung tasks).
  */
@@ -117,7 +118,7 @@ export async function runTask(
     changes.next_run_date = nextRunAfter(task, config, parseOrUndefined(clock, plannedLocal) === undefined ? null : plannedLocal, endMs);
   } catch (e) {
     if (!(e instanceof ProcessInvalidConfigError)) throw e;
-    // cron.php would leave the old date and re-run the task at every start (spec §11.6): park it instead;
+    // cron.php would leave the old date and re-run the task at every start: park it instead;
     // the next start re-evaluates parked scheduled tasks.
     log.error({ task: task.className, err: e.message }, 'invalid schedule setting: task parked until the next start');
     changes.next_run_date = NEVER;
@@ -132,7 +133,8 @@ export async function runTask(
   const result = { message, nextRunDate: changes.next_run_date ?? null, durationSeconds: duration, outcome };
   // A fatal error has no message of its own: its text is what the run history and the log keep.
   const text = fatal !== undefined ? fatal.message : (messageText(message)?.trim() ?? null);
-  log.info(
+  // At debug when it went well: the run's summary line says how many ran (runSummary.ts).
+  log[taskRunLevel(outcome)](
     {
       task: task.className,
       planned: plannedLocal,

@@ -14,7 +14,7 @@ export function periodOf(task: BackgroundTask, config: Config): number {
 }
 
 /**
- * The next run after a run that was planned at `plannedLocal` (spec §3.2 step 9): the next occurrence for a
+ * The next run after a run that was planned at `plannedLocal`: the next occurrence for a
  * scheduled task, the drift-free step for a periodic one.
  */
 export function nextRunAfter(task: BackgroundTask, config: Config, plannedLocal: string | null, nowMs: number): string {
@@ -22,7 +22,7 @@ export function nextRunAfter(task: BackgroundTask, config: Config, plannedLocal:
   return nextPeriodicRun(plannedLocal, periodOf(task, config), nowMs, config.timezone);
 }
 
-/** The first run of a newly registered task (spec §3.3): its next occurrence, or now for periodic tasks. */
+/** The first run of a newly registered task: its next occurrence, or now for periodic tasks. */
 export function firstRun(task: BackgroundTask, config: Config, nowMs: number, nowLocal: string): string {
   return task.nextOccurrence !== undefined ? task.nextOccurrence(config, nowMs) : nowLocal;
 }

@@ -1,7 +1,6 @@
 /**
  * What the daemon watches while a task runs, so that a long task cannot hide an event that must end the
- * run: a maintenance flag file (iTop's setup waits for the lock, spec §1.8), the loss of the cron lock
- * (spec §11.4: a dropped lock connection silently releases it), or the database going away. Any of them
+ * run: a maintenance flag file (iTop's setup waits for the lock), the loss of the cron lock, or the database going away. Any of them
  * fires the returned signal, which runWithDeadline turns into "stop now" for the current task.
  */
 import type { Queryable } from '../db/types.js';

@@ -1,7 +1,7 @@
 /**
- * iTop's weekly schedule (AbstractWeeklyScheduledProcess, spec §6.2), used by BackupExec and by extension
+ * iTop's weekly schedule (AbstractWeeklyScheduledProcess), used by BackupExec and by extension
  * tasks: module settings `enabled`, `week_days` and `time` → the next run as iTop-local 'Y-m-d H:i:s'.
- * Its quirks are kept on purpose (spec §11.7–8): the string 'false' enables, `time` is compared to 'H:i'
+ * Its quirks are kept on purpose: the string 'false' enables, `time` is compared to 'H:i'
  * as a string (so '02:30:00' is still "ahead" during 02:30), its seconds are ignored, '29:59' overflows
  * into the next day, and a time in a DST gap moves forward by the gap.
  */

@@ -1,5 +1,5 @@
 /**
- * iTop's BackupExec (spec §7.4, §11.20): on the weekly schedule of the `itop-backup` module, dumps the
+ * iTop's BackupExec: on the weekly schedule of the `itop-backup` module, dumps the
  * database with the real mysqldump and archives it with the configuration as
  * `<backup dir><name>.tar.gz`, keeping `retention_count` backups. Beyond cron.php: the backup lock is
  * awaited only until the task's deadline, the archive appears under its final name only when complete,
@@ -12,6 +12,8 @@ import { join, resolve } from 'node:path';
 import { moduleSetting, phpInt, phpString, settingString, getOwn } from '../config/php.js';
 import type { Config, PhpValue } from '../config/types.js';
 import { describeDbHost } from '../config/load.js';
+import { unreadableReason } from '../config/safeRead.js';
+import { assertTrustedPath } from '../config/trust.js';
 import { lockName, NamedLock } from '../db/lock.js';
 import { coerceError, ProcessFatalError } from '../errors.js';
 import { DEFAULT_WEEK_DAYS, weeklyNextOccurrence } from '../scheduler/weekly.js';
@@ -24,7 +26,7 @@ import type { BackgroundTask, TaskContext } from './types.js';
 
 const MODULE = 'itop-backup';
 
-/** The defaults the itop-backup module writes into its section of the configuration (spec §5). */
+/** The defaults the itop-backup module writes into its section of the configuration. */
 const MODULE_DEFAULTS = { week_days: 'monday, tuesday, wednesday, thursday, friday', time: '23:30', retention_count: 5 };
 
 type BackupSetting = 'enabled' | 'week_days' | 'time' | 'retention_count' | 'mysql_bindir' | 'file_name_format' | 'extra_files';
@@ -75,7 +77,7 @@ function reporter(ctx: TaskContext): { info: (m: string) => void; error: (m: str
 
 /**
  * Takes the `backup.production` lock (the one of iTop's manual backup, restore and upgrade), waiting at
- * most until the task's deadline instead of forever (spec §11.20).
+ * most until the task's deadline instead of forever.
  */
 async function takeBackupLock(ctx: TaskContext): Promise<NamedLock> {
   const { db } = ctx.config;
@@ -108,7 +110,19 @@ function dumpFailure(result: DumpResult): string {
   return errorLine ?? lines[lines.length - 1] ?? `exit code ${result.code}`;
 }
 
-/** Dumps the database into `<work>/itop-dump.sql` (spec §7.4 "mysqldump command"). */
+/**
+ * As root, a `mysql_bindir` program that another user can write (or replace) would run that user's code
+ * as root: refused as the configuration files are (src/config/trust.ts). A missing one is left to spawn's error.
+ */
+function refuseUntrustedProgram(program: string): void {
+  try {
+    assertTrustedPath(program);
+  } catch (e) {
+    if ((e as { code?: unknown }).code === 'EUNTRUSTED') throw new ProcessFatalError(`Failed to execute mysqldump: '${program}' ${unreadableReason(e)}`);
+  }
+}
+
+/** Dumps the database into `<work>/itop-dump.sql`. */
 async function dumpDatabase(ctx: TaskContext, work: string, say: ReturnType<typeof reporter>): Promise<void> {
   const { db } = ctx.config;
   const version = (await ctx.db.query<{ v: string }>('SELECT VERSION() AS v'))[0]?.v ?? '';
@@ -126,6 +140,7 @@ async function dumpDatabase(ctx: TaskContext, work: string, say: ReturnType<type
       db, bindir, defaultsFile: defaults.path, resultFile: join(work, 'itop-dump.sql'), tables, serverVersion: version,
     });
     say.info(`backup: generate data file with command: ${cmd.display}`);
+    if (bindir !== '') refuseUntrustedProgram(cmd.program);
     const result = await runMysqldump(cmd, ctx.signal);
     if (result.code === 0) {
       for (const line of result.lines) say.info(`mysqldump said: ${line}`);

@@ -1,5 +1,5 @@
 /**
- * iTop's BulkExportResultGC (spec §7.7): once a day, deletes the export results created more than 24 h
+ * iTop's BulkExportResultGC: once a day, deletes the export results created more than 24 h
  * ago, and their temporary files. cron.php removes them one query at a time; itop-cron in batches.
  */
 import { realpath, unlink } from 'node:fs/promises';

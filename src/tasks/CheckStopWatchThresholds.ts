@@ -1,5 +1,5 @@
 /**
- * iTop's CheckStopWatchThresholds (spec §7.3): every 10 s, for each class, stopwatch and threshold of the
+ * iTop's CheckStopWatchThresholds: every 10 s, for each class, stopwatch and threshold of the
  * definitions, the objects whose threshold deadline has passed get the threshold's actions (the SLA
  * escalation `ev_timeout` at 100 %) and are marked triggered, so that each threshold fires once.
  *
@@ -7,7 +7,7 @@
  * leaves a ticket escalated but unmarked (cron.php saves the two separately), and when an object fails its
  * group is rolled back and redone one object per transaction, so that the failing one is logged and
  * retried at the next pass without holding back the others (cron.php aborts the task and retries the same
- * object forever, spec §11.19).
+ * object forever).
  */
 import { DbGoneAwayError, coerceError } from '../errors.js';
 import type { Queryable } from '../db/types.js';
@@ -142,7 +142,7 @@ async function processGroup(ctx: TaskContext, check: Check, ids: readonly number
 /** One pass: returns cron.php's message, `Triggered <n> threshold(s):<Class>::<id> <sw> <i>, ...`. */
 async function process(ctx: TaskContext): Promise<string> {
   const fired: string[] = [];
-  // cron.php opens the task's history change before running it (spec §3.1).
+  // cron.php opens the task's history change before running it.
   let change = taskChange(ctx.clock.nowLocal());
   for (const check of await checksOf(ctx)) {
     if (timeIsUp(ctx)) break;

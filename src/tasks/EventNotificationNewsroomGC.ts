@@ -1,5 +1,5 @@
 /**
- * iTop's EventNotificationNewsroomGC (spec §7.8): once a day, deletes the newsroom notifications read more
+ * iTop's EventNotificationNewsroomGC: once a day, deletes the newsroom notifications read more
  * than `notifications.itop.read_notification_retention` days ago (default 182), with their rows in
  * priv_event_notification and priv_event. cron.php compares with the database server's NOW(); itop-cron
  * computes the limit in iTop's time zone, as every other date iTop writes.

@@ -1,5 +1,5 @@
 /**
- * iTop's ExecAsyncTask (spec §7.1): every 2 s, runs the queued asynchronous tasks — e-mails
+ * iTop's ExecAsyncTask: every 2 s, runs the queued asynchronous tasks — e-mails
  * (AsyncSendEmail) and newsroom notifications (AsyncSendNewsroom) — oldest first, deletes those that
  * succeed, and applies iTop's retry policy (`async_task_retries`) to those that fail.
  *
@@ -154,7 +154,7 @@ async function sendEmail(run: Run, row: AsyncEmailRow): Promise<Outcome> {
       'Version 1 of the serialization format (a serialized PHP object) cannot be replayed by itop-cron; use iTop\'s cron.php for this task',
     );
   }
-  // iTop counts an unknown version as done: the task is deleted with this message (spec §7.1).
+  // iTop counts an unknown version as done: the task is deleted with this message.
   if (version !== '2') return { status: `Unknown version of the serialization format: ${version}` };
   const mail = await buildMail(decodeV2(row.message ?? ''), {
     ...(run.settings.defaultFrom !== undefined ? { defaultFrom: run.settings.defaultFrom } : {}),

@@ -12,7 +12,7 @@ interface DraftRow {
 
 /**
  * Deletes expired drafts (`item_id = 0 AND expire < now`) of one table, a batch at a time until none is
- * left or the deadline passes. cron.php removes one row per run (spec §7.2, §11.11); the message and the
+ * left or the deadline passes. cron.php removes one row per run; the message and the
  * rows removed are the same, only sooner.
  *
  * The batches walk the primary key (`id > last`) instead of cron.php's `ORDER BY expire`: `expire` has no

@@ -1,5 +1,5 @@
 /**
- * iTop's LogFileRotationProcess (spec §7.5): at the start of each day, week or month (per
+ * iTop's LogFileRotationProcess: at the start of each day, week or month (per
  * `log_filename_builder_impl`), renames iTop's main log files of an earlier period to
  * `<base>.<suffix>.<ext>`, then purges old log files when `log_purge.enabled`. iTop rotates inline too
  * whenever it writes a log; this task is the backstop. Without an iTop root there is nothing to do.

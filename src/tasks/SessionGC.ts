@@ -1,5 +1,5 @@
 /**
- * iTop's SessionGC (spec §7.10): every minute, deletes the PHP session files
+ * iTop's SessionGC: every minute, deletes the PHP session files
  * `<iTop root>/data/sessions/session_*` not modified for PHP's `session.gc_maxlifetime` (1440 s by
  * default; setting `itop_cron.session_gc_maxlifetime` here, since there is no php.ini to read).
  */

@@ -1,5 +1,5 @@
 /**
- * iTop's TemporaryObjectGC (spec §7.9): every `temporary_object.garbage_interval` seconds (60), handles the
+ * iTop's TemporaryObjectGC: every `temporary_object.garbage_interval` seconds (60), handles the
  * temporary-object descriptors that expired, newest first. For a `create` descriptor iTop deletes the
  * object with its full delete semantics (cascades, history, links), which needs the compiled data model.
  * itop-cron deletes only the objects that are one plain row without dependants: InlineImage and

@@ -1,5 +1,5 @@
 /**
- * AsyncSendNewsroom (iTop 3.2+, spec §7.1): a queued newsroom notification becomes one
+ * AsyncSendNewsroom (iTop 3.2+): a queued newsroom notification becomes one
  * EventNotificationNewsroom per recipient contact, i.e. rows with one id in `{p}priv_event`,
  * `{p}priv_event_notification` and `{p}priv_event_newsroom`, unread.
  */

@@ -1,5 +1,5 @@
 /**
- * iTop's retry policy for failed asynchronous tasks (AsyncTask::HandleError, spec §7.1), as pure functions:
+ * iTop's retry policy for failed asynchronous tasks (AsyncTask::HandleError), as pure functions:
  * what a failure writes to the task row and to its event, given the row, the policy and the clock.
  */
 import { getOwn, phpBool, phpInt, settingValue } from '../config/php.js';
@@ -35,7 +35,7 @@ function isPhpMap(v: PhpValue | undefined): v is { [key: string]: PhpValue } {
 }
 
 /**
- * The retry policy of one concrete class (the lookup uses the exact class name, spec §5). A missing
+ * The retry policy of one concrete class (the lookup uses the exact class name). A missing
  * setting is iTop's default, which gives AsyncSendEmail the same values as an unknown class: no retry.
  */
 export function retryPolicy(config: Config, className: string): RetryPolicy {
@@ -80,7 +80,7 @@ export interface FailurePlan {
 }
 
 /**
- * Plans the consequences of a failed attempt (spec §7.1 HandleError):
+ * Plans the consequences of a failed attempt:
  * - on the first failure (`last_attempt` empty) the remaining retries start at `max_retries`;
  * - while retries remain, the task is planned again after `retry_delay` seconds, doubled for each retry
  *   already used when `exponential_delay` is set (2^(max − remaining), remaining taken before the decrement,

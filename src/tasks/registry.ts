@@ -1,5 +1,6 @@
 import { isAbsolute, resolve } from 'node:path';
 import { assertRegularFile, unreadableReason } from '../config/safeRead.js';
+import { assertTrustedPath } from '../config/trust.js';
 import { pathToFileURL } from 'node:url';
 import type { Config } from '../config/types.js';
 import { ConfigError } from '../errors.js';
@@ -15,7 +16,7 @@ import { temporaryObjectGC } from './TemporaryObjectGC.js';
 import type { BackgroundTask, ExtensionExport } from './types.js';
 
 /**
- * The built-in tasks, in the order iTop 3.2 discovers its process classes (spec §3.3), so that a first
+ * The built-in tasks, in the order iTop 3.2 discovers its process classes, so that a first
  * run creates the rows in the same order as cron.php. ObsolescenceDateUpdater is absent on purpose: it
  * needs iTop's compiled data model; its row is left alone.
  */
@@ -51,8 +52,11 @@ async function loadExtension(path: string, config: Config): Promise<BackgroundTa
   const url = isAbsolute(path) ? pathToFileURL(path).href : pathToFileURL(resolve(path)).href;
   let mod: { default?: unknown; tasks?: unknown };
   try {
-    // import() of a FIFO would block the run for good, of /dev/zero until memory runs out.
-    assertRegularFile(isAbsolute(path) ? path : resolve(path));
+    // import() of a FIFO would block the run for good, of /dev/zero until memory runs out; as root, a
+    // module another user can write (or replace) runs that user's code as root (src/config/trust.ts).
+    const file = isAbsolute(path) ? path : resolve(path);
+    assertRegularFile(file);
+    assertTrustedPath(file);
   } catch (e) {
     throw new ConfigError(`Cannot load the extension module '${path}': ${unreadableReason(e)}`, { cause: e });
   }

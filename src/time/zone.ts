@@ -1,10 +1,10 @@
 /**
  * Wall-clock time in an IANA zone, without a date library: Intl.DateTimeFormat gives the wall time of an
  * instant, and Date.UTC arithmetic on "wall milliseconds" (the wall fields read as if they were UTC) does
- * the calendar work. Every DATETIME iTop stores is such a naive wall time in its `timezone` (spec §9.5).
+ * the calendar work. Every DATETIME iTop stores is such a naive wall time in its `timezone`.
  *
  * Resolving a wall time to an instant follows PHP's timelib, because iTop computes its dates with
- * PHP's DateTime (spec §9.5, §11.9):
+ * PHP's DateTime:
  * - a wall time in a DST gap is shifted forward by the gap (02:30 on 2025-03-30 in Paris → 03:30 CEST);
  * - a wall time in the repeated hour, parsed from a string, takes the offset in force at the wall time
  *   read as a UTC instant: the second (standard-time) occurrence east of Greenwich (Paris: 02:30 CET),

@@ -6,12 +6,13 @@
  * included by iTop's compiled autoload.php, whose classes iTop's InterfaceDiscovery then finds.
  */
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { findPhp } from '../../src/php/settings.js';
-import { tempDir } from './tempDir.js';
+import type { TestServer } from './mariadb.js';
 import { createTestDb, loadDump, type TestDb } from './testDb.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -61,26 +62,62 @@ function setConfig(file: string, key: string, php: string): void {
 
 const phpString = (s: string): string => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 
-/** Unpacks a tree, loads its database, points its configuration at it. About 4 s. */
-export async function installedItop(t: TestContext, o: InstalledOptions = {}): Promise<InstalledItop> {
+/** A database the caller created (empty), and the server account that reaches it. */
+export interface ItopDbTarget {
+  readonly server: TestServer;
+  readonly name: string;
+}
+
+/** An unpacked tree: `remove()` deletes it (the database stays the caller's). */
+export interface ItopTree {
+  readonly root: string;
+  readonly configFile: string;
+  remove(): void;
+}
+
+/**
+ * Unpacks a tree into a new temporary directory, loads its database into `target` (created empty by the
+ * caller), points its configuration at it and adds the test module. Needs no TestContext, so that the
+ * bench can use it; nothing is left behind but the tree, which `remove()` deletes. About 4 s.
+ */
+export async function unpackInstalledItop(target: ItopDbTarget, o: InstalledOptions = {}): Promise<ItopTree> {
   const dir = installedDir();
   if (dir === undefined) throw new Error('reference/itop-3.2-installed not found');
   const base = o.variant === 'mail2ticket' ? 'itop-3.2-mail2ticket' : 'itop-3.2';
-  const root = tempDir('itop-installed-');
-  execFileSync('tar', ['-C', root, '--strip-components=1', '-xJf', join(dir, `${base}.tar.xz`)]);
+  const root = mkdtempSync(join(tmpdir(), 'itop-installed-'));
+  const remove = (): void => rmSync(root, { recursive: true, force: true });
+  try {
+    execFileSync('tar', ['-C', root, '--strip-components=1', '-xJf', join(dir, `${base}.tar.xz`)]);
+    const sqlDir = mkdtempSync(join(tmpdir(), 'itop-dump-'));
+    try {
+      const sql = join(sqlDir, 'dump.sql');
+      execFileSync('sh', ['-c', `xz -dc "$1" > "$2"`, 'sh', join(dir, `${base}-fresh.sql.xz`), sql]);
+      await loadDump(target.server, target.name, sql);
+    } finally {
+      rmSync(sqlDir, { recursive: true, force: true });
+    }
+    const configFile = join(root, 'conf', 'production', 'config-itop.php');
+    chmodSync(configFile, 0o640);
+    setConfig(configFile, 'db_host', phpString(`${target.server.host}:${target.server.port}`));
+    setConfig(configFile, 'db_user', phpString(target.server.user));
+    setConfig(configFile, 'db_pwd', phpString(target.server.password));
+    setConfig(configFile, 'db_name', phpString(target.name));
+    setConfig(configFile, 'cron_max_execution_time', String(o.cronMax ?? 4));
+    if (o.modulePhp !== undefined) addModule(root, o.modulePhp);
+    return { root, configFile, remove };
+  } catch (e) {
+    remove();
+    throw e;
+  }
+}
+
+/** Unpacks a tree into a fresh test database of `t` (both removed after the test). About 4 s. */
+export async function installedItop(t: TestContext, o: InstalledOptions = {}): Promise<InstalledItop> {
   const db = await createTestDb(t, { schema: false });
-  const sql = join(tempDir('itop-dump-'), 'dump.sql');
-  execFileSync('sh', ['-c', `xz -dc "$1" > "$2"`, 'sh', join(dir, `${base}-fresh.sql.xz`), sql]);
-  await loadDump(db.server, db.name, sql);
-  const configFile = join(root, 'conf', 'production', 'config-itop.php');
-  chmodSync(configFile, 0o640);
-  setConfig(configFile, 'db_host', phpString(`${db.server.host}:${db.server.port}`));
-  setConfig(configFile, 'db_user', phpString(db.server.user));
-  setConfig(configFile, 'db_pwd', phpString(db.server.password));
-  setConfig(configFile, 'db_name', phpString(db.name));
-  setConfig(configFile, 'cron_max_execution_time', String(o.cronMax ?? 4));
-  if (o.modulePhp !== undefined) addModule(root, o.modulePhp);
-  return { root, db, configFile };
+  const tree = await unpackInstalledItop(db, o);
+  // Registered after the database's own clean-up, so it runs first (after-hooks run in reverse order).
+  t.after(() => tree.remove());
+  return { root: tree.root, db, configFile: tree.configFile };
 }
 
 /** Adds the test module as iTop's setup adds a module's code: a file under env-production/ that autoload.php includes. */

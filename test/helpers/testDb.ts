@@ -157,7 +157,7 @@ export interface TestUserOptions {
   status?: 'enabled' | 'disabled';
   /** The user's class; default UserLocal. Only UserLocal has a password in the database. */
   kind?: 'UserLocal' | 'UserExternal' | 'UserLDAP';
-  /** Store the pre-2.5 salted SHA-256 instead of bcrypt (spec §8.2). */
+  /** Store the pre-2.5 salted SHA-256 instead of bcrypt. */
   legacySha256?: boolean;
   /** Profile names to link instead of the default one. */
   profiles?: readonly string[];
@@ -166,7 +166,7 @@ export interface TestUserOptions {
 }
 
 /**
- * Writes an iTop user as the setup and the console do (spec §8, the admin row of fresh-install.sql):
+ * Writes an iTop user as the setup and the console do:
  * priv_user, then priv_internaluser + priv_user_local (UserLocal) or priv_user_ldap (UserLDAP), all with one
  * id, and the profile links. Returns the user id.
  */

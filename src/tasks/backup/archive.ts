@@ -1,5 +1,5 @@
 /**
- * The backup archive (spec §7.4 step 5): a gzip-compressed tar whose entries are relative to the work
+ * The backup archive: a gzip-compressed tar whose entries are relative to the work
  * folder (`config-itop.php`, `itop-dump.sql`, `delta.xml`, `production-modules/`...), the layout iTop's
  * restore extracts. It is written under a temporary name and renamed at the end, so that a failed or
  * killed backup never leaves a partial `.tar.gz` where iTop lists its backups.

@@ -1,5 +1,5 @@
 /**
- * The name of a backup file (spec §7.4 step 4): iTop's `file_name_format` module setting, where
+ * The name of a backup file: iTop's `file_name_format` module setting, where
  * `__HOST__`, `__DB__` and `__SUBNAME__` stand for the database host, name and prefix, and strftime-style
  * `%x` tokens are turned into PHP date() characters (utils::StrftimeFormatToDateTimeFormat) and then
  * formatted with PHP's rules, in iTop's time zone. Tokens iTop cannot convert keep their `%` and the
@@ -100,7 +100,7 @@ export function formatBackupName(format: string, parts: BackupNameParts, nowMs: 
 
 /**
  * The name iTop would give the backup: the format, or the default one when the format gives an empty
- * name (spec §7.4). Undefined when the name cannot be a file name in the backup directory (a `/`, a NUL,
+ * name. Undefined when the name cannot be a file name in the backup directory (a `/`, a NUL,
  * `.` or `..`), which iTop would have failed on later with a less clear error.
  */
 export function backupName(format: string, parts: BackupNameParts, nowMs: number, tz: string): string | undefined {

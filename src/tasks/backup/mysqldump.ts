@@ -1,5 +1,5 @@
 /**
- * The mysqldump run of a backup (spec §7.4 "mysqldump command"): iTop's options in iTop's order, the
+ * The mysqldump run of a backup: iTop's options in iTop's order, the
  * password in a 0600 option file (never on argv, never printed), the tables of the prefix, and the
  * command line as iTop prints it (`--user=xxxxx`).
  */
@@ -60,7 +60,7 @@ export interface DumpCommand {
 type Opt = [string, string];
 const opt = (name: string, value: string): Opt => [`--${name}=${value}`, `--${name}=${shellQuote(value)}`];
 
-/** Port and transport (spec §7.4): nothing for the Unix socket, `--protocol=tcp` for localhost with a port. */
+/** Port and transport: nothing for the Unix socket, `--protocol=tcp` for localhost with a port. */
 function portOptions(db: DbSettings): Opt[] {
   const where = describeDbHost(db.host);
   if (where.host.toLowerCase() === 'localhost') {
@@ -82,7 +82,7 @@ function tlsOptions(db: DbSettings, serverVersion: string): Opt[] {
   return ca === '' ? [mode] : [mode, opt('ssl-ca', ca)];
 }
 
-/** The mysqldump command of spec §7.4, with the arguments for spawn() and iTop's displayed line. */
+/** The mysqldump command and iTop's displayed line. */
 export function mysqldumpCommand(o: DumpOptions): DumpCommand {
   const program = o.bindir === '' ? 'mysqldump' : join(o.bindir, 'mysqldump');
   const charset = versionBelow(o.serverVersion, [5, 5, 33]) ? 'utf8' : 'utf8mb4';

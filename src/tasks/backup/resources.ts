@@ -1,5 +1,5 @@
 /**
- * The files a backup carries next to the dump (spec §7.4 step 5): the configuration as `config-itop.php`,
+ * The files a backup carries next to the dump: the configuration as `config-itop.php`,
  * `data/production.delta.xml` as `delta.xml`, `data/production-modules/`, and the `extra_files` of the
  * itop-backup module (paths relative to the iTop root, which must stay inside it).
  */

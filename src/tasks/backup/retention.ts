@@ -1,5 +1,5 @@
 /**
- * Backup retention (spec §7.4 step 2) and the clean-up of work folders a killed backup left behind.
+ * Backup retention and the clean-up of work folders a killed backup left behind.
  */
 import { readdir, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';

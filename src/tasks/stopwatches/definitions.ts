@@ -1,5 +1,5 @@
 /**
- * The SLA stopwatches of iTop's standard data model, as data (spec §7.3): which classes carry them, in
+ * The SLA stopwatches of iTop's standard data model, as data: which classes carry them, in
  * which tables, in which lifecycle states each one runs, the thresholds CheckStopWatchThresholds checks,
  * the threshold actions, and the `ev_timeout` transitions those actions apply.
  *

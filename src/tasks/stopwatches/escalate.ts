@@ -1,5 +1,5 @@
 /**
- * A threshold's actions on one object (spec §7.3 step 3.2): in the standard data model the only one is
+ * A threshold's actions on one object: in the standard data model the only one is
  * `ApplyStimulus('ev_timeout')` at 100 %, which moves the ticket along its lifecycle and records the
  * change in its history, exactly the statements the real escalation issued: the status with
  * `ticket.last_update`, then priv_change and the `status` changeop.

@@ -2,8 +2,8 @@
  * The history rows of an escalation, and which "change" they belong to.
  *
  * iTop keeps one current change per process (CMDBObject): cron.php opens one as
- * `Background task (<Class>)` before each task (spec §3.1), and CheckStopWatchThresholds opens a new one,
- * `Automatic - threshold triggered`, before saving each threshold mark (spec §7.3 step 3). A change is
+ * `Background task (<Class>)` before each task, and CheckStopWatchThresholds opens a new one,
+ * `Automatic - threshold triggered`, before saving each threshold mark. A change is
  * written only when a first history record needs it, and marks record none (stopwatch columns are not
  * tracked). So, within one pass, the first escalation is recorded under `Background task
  * (CheckStopWatchThresholds)` dated at the task's start, and any escalation after a mark under

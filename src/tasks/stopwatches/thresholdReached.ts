@@ -3,7 +3,7 @@
  *
  * In iTop this is where the `TriggerOnThresholdReached` triggers are looked up (`target_class IN
  * (<classPath>)`, `MATCH(stop_watch_code) AGAINST('<sw>')`, `threshold_index = '<i>'`, by description)
- * and activated, running their actions (ActionEmail...): spec threshold-notifications.md §1 steps 4–5.
+ * and activated, running their actions (ActionEmail...).
  * The threshold-notification feature plugs in here; until then this does nothing.
  */
 import { activateThresholdTriggers } from '../../notify/index.js';

@@ -1,0 +1,159 @@
+/**
+ * Leases for cluster mode (issue 15): rows of `{p}itop_cron_lease` (sql/own/92-itop-cron-leases.sql), each
+ * held by one runner until its `expires`, on the database's clock (NOW(3)) so that runners' own clocks do
+ * not count. A claim is a compare-and-set UPDATE checked by its affected rows; every claim adds one to the
+ * row's `epoch`, the fencing token a holder's writes carry (fenced()).
+ *
+ * On Galera two nodes may run the same UPDATE at once: both succeed locally and certification aborts one
+ * of them at COMMIT with error 1213. That, a lock wait timeout (1205) and a node that left the cluster
+ * (1047, "WSREP has not yet prepared node for application use") all mean "not yours": undefined / false,
+ * never an exception.
+ */
+import { ownTableDdl } from '../db/ownDdl.js';
+import { isMissingTable } from '../db/runHistory.js';
+import type { Db, Queryable } from '../db/types.js';
+
+/** The unprefixed table name. */
+export const LEASE_TABLE = 'itop_cron_lease';
+
+/** A lease this runner holds: what every renewal and fenced write is checked against. */
+export interface Lease {
+  readonly name: string;
+  readonly owner: string;
+  /** The fencing token: grows at every claim, by anyone. */
+  readonly epoch: number;
+}
+
+/** Errors that mean another runner (or the cluster) decided against us. */
+const LOST_ERRNOS = new Set([1213, 1205, 1047]);
+
+/** True for a certification failure / deadlock, a lock wait timeout or a node outside the primary component. */
+export function isLeaseConflict(e: unknown): boolean {
+  const errno = (e as { errno?: number } | null)?.errno;
+  return errno !== undefined && LOST_ERRNOS.has(errno);
+}
+
+async function orLost<T>(fn: () => Promise<T>, lost: T): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (isLeaseConflict(e)) return lost;
+    throw e;
+  }
+}
+
+const created = new WeakSet<Db>();
+
+/** Creates the table once per Db (CREATE TABLE IF NOT EXISTS: runners starting together may all run it). */
+export async function ensureLeaseTable(db: Db): Promise<void> {
+  if (created.has(db)) return;
+  await db.execute(ownTableDdl('92-itop-cron-leases.sql', db.prefix));
+  created.add(db);
+}
+
+function checkTtl(ttlSeconds: number): void {
+  if (!Number.isFinite(ttlSeconds) || ttlSeconds <= 0) throw new RangeError(`lease TTL must be a positive number of seconds, not ${ttlSeconds}`);
+}
+
+/**
+ * Claims `name` for `owner` for `ttlSeconds`: taken when it is free, expired, or already `owner`'s (which
+ * starts a new epoch). Returns the lease with its new epoch, or undefined when another runner holds it or
+ * won the race.
+ */
+export async function claim(db: Db, name: string, owner: string, ttlSeconds: number): Promise<Lease | undefined> {
+  checkTtl(ttlSeconds);
+  await ensureLeaseTable(db);
+  const t = db.table(LEASE_TABLE);
+  return orLost(async () => {
+    const updated = await db.execute(
+      `UPDATE ${t} SET owner = ?, epoch = epoch + 1, expires = NOW(3) + INTERVAL ? SECOND, claimed = NOW(3) ` +
+        'WHERE name = ? AND (owner = ? OR expires < NOW(3))',
+      [owner, ttlSeconds, name, owner],
+    );
+    if (updated.affectedRows === 1) {
+      // Ours until the TTL we just set: nobody can have claimed it between the two statements.
+      const rows = await db.query<{ epoch: string | number }>(`SELECT epoch FROM ${t} WHERE name = ? AND owner = ?`, [name, owner]);
+      return rows[0] === undefined ? undefined : { name, owner, epoch: Number(rows[0].epoch) };
+    }
+    // No row yet (first claim ever), or a live one of someone else: the primary key decides.
+    const inserted = await db.execute(
+      `INSERT IGNORE INTO ${t} (name, owner, epoch, expires, claimed) VALUES (?, ?, 1, NOW(3) + INTERVAL ? SECOND, NOW(3))`,
+      [name, owner, ttlSeconds],
+    );
+    return inserted.affectedRows === 1 ? { name, owner, epoch: 1 } : undefined;
+  }, undefined);
+}
+
+/** The WHERE of a lease still held: same owner, same epoch, not expired. */
+const HELD = 'name = ? AND owner = ? AND epoch = ? AND expires >= NOW(3)';
+
+/**
+ * Extends a held lease by `ttlSeconds` from now (database clock). False when it expired or was taken over:
+ * the holder must stop and claim again (getting a new epoch). An expired lease is never renewed, even if
+ * nobody took it, so that "held" always means "renewed within the TTL".
+ */
+export async function renew(db: Db, lease: Lease, ttlSeconds: number): Promise<boolean> {
+  checkTtl(ttlSeconds);
+  return orLost(async () => {
+    const r = await db.execute(
+      `UPDATE ${db.table(LEASE_TABLE)} SET expires = NOW(3) + INTERVAL ? SECOND WHERE ${HELD}`,
+      [ttlSeconds, lease.name, lease.owner, lease.epoch],
+    );
+    return r.affectedRows === 1;
+  }, false);
+}
+
+/** Gives a held lease up at once (expires now), so another runner need not wait for the TTL. */
+export async function release(db: Db, lease: Lease): Promise<boolean> {
+  return orLost(async () => {
+    const r = await db.execute(
+      `UPDATE ${db.table(LEASE_TABLE)} SET expires = NOW(3) - INTERVAL 0.001 SECOND WHERE ${HELD}`,
+      [lease.name, lease.owner, lease.epoch],
+    );
+    return r.affectedRows === 1;
+  }, false);
+}
+
+/**
+ * Runs `write` in one transaction with a touch of the lease row (`writes + 1`, checked on owner, epoch and
+ * expiry): undefined, and nothing written, when the lease is no longer ours. A claim from another node that
+ * is applied while the transaction is open aborts it through that row's lock (1213). The change (not a
+ * read, not an UPDATE that changes nothing, neither of which is in Galera's write set) also covers the
+ * narrower race of the two committing at the same moment: certification sees both write the lease row and
+ * aborts one of them.
+ */
+export async function fenced<T>(db: Db, lease: Lease, write: (tx: Queryable) => Promise<T>): Promise<{ value: T } | undefined> {
+  return orLost(() => db.transaction(async (tx) => {
+    const touched = await tx.execute(
+      `UPDATE ${db.table(LEASE_TABLE)} SET writes = writes + 1 WHERE ${HELD}`,
+      [lease.name, lease.owner, lease.epoch],
+    );
+    if (touched.affectedRows !== 1) throw new NotHeld();
+    return { value: await write(tx) };
+  }).catch((e: unknown) => {
+    if (e instanceof NotHeld) return undefined;
+    throw e;
+  }), undefined);
+}
+
+/** Rolls fenced()'s transaction back when the lease is gone. */
+class NotHeld extends Error {}
+
+/**
+ * Who holds `name` now (database clock), for status; undefined when nobody does or no lease was ever
+ * claimed (a read creates nothing: DDL on Galera stops the whole cluster for a moment).
+ */
+export async function holder(db: Db, name: string): Promise<{ owner: string; epoch: number; expires: string } | undefined> {
+  let rows: Array<{ owner: string; epoch: string | number; expires: string }>;
+  try {
+    rows = await db.query(
+      `SELECT owner, epoch, expires FROM ${db.table(LEASE_TABLE)} WHERE name = ? AND expires >= NOW(3)`,
+      [name],
+    );
+  } catch (e) {
+    if (isMissingTable(e)) return undefined;
+    throw e;
+  }
+  const row = rows[0];
+  return row === undefined ? undefined : { owner: row.owner, epoch: Number(row.epoch), expires: String(row.expires) };
+}
