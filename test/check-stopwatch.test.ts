@@ -218,7 +218,7 @@ test('replays the real SLA run pass by pass: the same 21 messages, final rows an
   assert.equal(await h.run('2026-11-24 00:20:00'), 'Triggered 0 threshold(s):');
 });
 
-/** The recommended indexes (README): one per (stopwatch, threshold). */
+/** The recommended indexes (docs/tasks.md): one per (stopwatch, threshold). */
 async function addThresholdIndexes(db: TestDb): Promise<void> {
   for (const p of ['tto_75', 'tto_100', 'ttr_75', 'ttr_100']) {
     await db.execute(`ALTER TABLE ticket_request ADD INDEX ${p}_due (${p}_triggered, ${p}_deadline)`);

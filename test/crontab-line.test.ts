@@ -15,11 +15,11 @@ import { tempDir } from './helpers/tempDir.js';
 
 const PWD = 'Cr0ntab.Secret';
 
-/** The documented crontab line: `*\/5 * * * * <command>` in the README's "Linux crontab" subsection. */
+/** The documented crontab line: `*\/5 * * * * <command>` in docs/scheduling.md's "Linux crontab" section. */
 function documentedCrontabLine(): { schedule: string; command: string } {
-  const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
-  const start = readme.indexOf('### Linux crontab');
-  assert.ok(start >= 0, 'README has a "### Linux crontab" subsection');
+  const readme = readFileSync(join(REPO, 'docs', 'scheduling.md'), 'utf8');
+  const start = readme.indexOf('## Linux crontab');
+  assert.ok(start >= 0, 'docs/scheduling.md has a "## Linux crontab" subsection');
   const section = readme.slice(start, readme.indexOf('\n##', start + 5));
   const lines = section.split('\n').filter((l) => /^\s*(\S+\s+){5}\/\S*itop-cron /.test(l));
   assert.equal(lines.length, 1, 'exactly one crontab line');

@@ -125,7 +125,7 @@ test('itop-cron history after a real cron run; at debug the log has one structur
   await createAdminUser(db, { login: 'admin', password: PWD, admin: true });
   const params = writeParamFile(`auth_user=admin\nauth_pwd=${PWD}\n`);
   const logFile = join(tempDir('ops-log-'), 'cron.log');
-  // The per-task line of a task that succeeded is at debug (README "Logs"): ask for it.
+  // The per-task line of a task that succeeded is at debug (docs/configuration.md, "log"): ask for it.
   const env = cliEnv(db, { ITOP_CRON_MAX_EXECUTION_TIME: '2', ITOP_CRON_SLEEP: '1', ITOP_CRON_LOG: logFile, ITOP_CRON_LOG_LEVEL: 'debug' });
   const cron = await runCli([`--param_file=${params}`], { env });
   assert.equal(cron.code, 0, cron.stdout + cron.stderr);

@@ -1,6 +1,6 @@
 /**
  * CheckStopWatchThresholds on 10,000 and 1,000,000 UserRequests: a pass with nothing due, with and
- * without the recommended index (README "CheckStopWatchThresholds"), against the same SELECTs run by the
+ * without the recommended index (docs/tasks.md, "CheckStopWatchThresholds"), against the same SELECTs run by the
  * mysql client (captured from the general log of the task's own pass); then a pass with 1,000 tickets due.
  */
 import { checkStopWatchThresholds } from '../../src/tasks/CheckStopWatchThresholds.js';

@@ -1,7 +1,7 @@
 /** UserRequest tickets as a live iTop holds them, for the stopwatch figures and the long run. */
 import type { BenchDb } from './server.js';
 
-/** The recommended index (README "CheckStopWatchThresholds"), for ticket_request and ticket_incident. */
+/** The recommended index (docs/tasks.md, "CheckStopWatchThresholds"), for ticket_request and ticket_incident. */
 export const INDEXES =
   'ADD INDEX tto_75_due (tto_75_triggered, tto_75_deadline), ADD INDEX tto_100_due (tto_100_triggered, tto_100_deadline), ' +
   'ADD INDEX ttr_75_due (ttr_75_triggered, ttr_75_deadline), ADD INDEX ttr_100_due (ttr_100_triggered, ttr_100_deadline)';

@@ -4,7 +4,7 @@
  * change in its history, exactly the statements the real escalation issued: the status with
  * `ticket.last_update`, then priv_change and the `status` changeop.
  *
- * Not reproduced (README, "CheckStopWatchThresholds"): iTop recomputes the running stopwatches' deadlines
+ * Not reproduced (docs/tasks.md, "CheckStopWatchThresholds"): iTop recomputes the running stopwatches' deadlines
  * on every save (SLT goals, working hours); itop-cron keeps the stored deadlines. No built-in `ev_timeout`
  * transition starts or stops a stopwatch (each runs in both states or in neither), so no stopwatch column
  * changes; a definition that would need one is refused rather than half-applied.
