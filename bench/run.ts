@@ -9,6 +9,7 @@ import { textTable, type ResultRow } from './lib/report.js';
 import { saveResults, type GroupResult } from './lib/results.js';
 import { startBenchServer, type BenchServer } from './lib/server.js';
 import { asyncMailFigures } from './figures/asyncMail.js';
+import { consoleFigures } from './figures/console.js';
 import { idlePassFigures } from './figures/idlePass.js';
 import { inlineImageGCFigures } from './figures/inlineImageGC.js';
 import { longRunFigures } from './figures/longRun.js';
@@ -42,6 +43,7 @@ const RUNNERS: Partial<Record<FigureId, Runner>> = {
     const reps = Math.min(o.reps, 3);
     return { rows: await inlineImageGCFigures(s, reps), settings: `median of ${reps} runs of each side, each on a fresh copy of the table` };
   },
+  console: async (s, o) => ({ rows: await consoleFigures(s, o.reps), settings: `median of ${Math.max(o.reps, 5) * 2} renderings after one warm-up` }),
   long: async (s, o) => ({
     ...(await longRunFigures(s, o.minutes)),
     settings: `one run of ${o.minutes} min${o.minutes < 10 ? ' (SHORTER than the 10 min of the issue: BENCH_MINUTES)' : ''}, cron_sleep 2`,

@@ -1,7 +1,7 @@
 /** The knobs of `npm run bench`, all from the environment so that `npm run bench` needs no arguments. */
 
 /** The figure groups, in the order they run. */
-export const FIGURES = ['startup', 'status', 'idle', 'mail', 'gc', 'stopwatch', 'long', 'php'] as const;
+export const FIGURES = ['startup', 'status', 'idle', 'mail', 'gc', 'stopwatch', 'console', 'long', 'php'] as const;
 export type FigureId = (typeof FIGURES)[number];
 
 export interface BenchOptions {

@@ -34,6 +34,8 @@ const SERVE_HELP = `Usage: itop-cron serve [--port=<n>] [--host=<address>] [--pa
 Serves the cron page: GET /webservices/cron.php (or /cron) runs one cron execution, as calling iTop's
 cron.php through the web server does, and streams its text. The caller authenticates with HTTP Basic as
 an iTop administrator; query parameters: verbose=1, debug=1, status_only=1 (never credentials or param_file).
+The web console, GET / with the same login, shows every task, its history and the queues, with
+Pause, Resume, Run now, Reschedule and Retry buttons.
 
 Options (--name=value or --name value; parameter files may hold them too, but no credentials):
   --port=<n>              port (default ${DEFAULT_HTTP_PORT}, env ITOP_CRON_HTTP_PORT; 0 = any free port)

@@ -10,8 +10,8 @@ import { openAuthenticated, parseCommandArgs, reportError, unexpectedPositional 
 /** `itop-cron status` found a problem (an overdue task, a cron that stopped running). */
 export const EXIT_UNHEALTHY = 1;
 
-const DEFAULT_MAX_LATENESS = 900;
-const DEFAULT_MAX_AGE = 3600;
+export const DEFAULT_MAX_LATENESS = 900;
+export const DEFAULT_MAX_AGE = 3600;
 
 const USAGE = `Usage: itop-cron status [--json] [--max_lateness=<s>] [--max_age=<s>] [--param_file=<file>] [cron options]
 

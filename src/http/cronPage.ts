@@ -19,6 +19,7 @@ import { createRunOps } from '../ops/runOps.js';
 import { statusJson } from '../ops/statusData.js';
 import type { Clock } from '../time/clock.js';
 import { BASIC_CHALLENGE, parseBasicAuth } from './basicAuth.js';
+import type { LiveOutput } from './console/live.js';
 import { clientKey, type FailureLimiter } from './rateLimit.js';
 
 /** What the page needs, built once when the server starts. */
@@ -33,6 +34,8 @@ export interface CronPageContext {
   readonly limiter: FailureLimiter;
   /** Failed logins wait this long (ms) before the 401, as on the command line. */
   readonly loginFailureDelayMs: number;
+  /** Where the text of this server's runs is copied for the console's live view (src/http/console/live.ts). */
+  readonly live?: LiveOutput;
   /** Registers a running execution so that stopping the server can wait for it or abort it; returns its end. */
   readonly track: (controller: AbortController) => () => void;
 }
@@ -103,7 +106,7 @@ export function responseSink(res: ServerResponse): TextSink {
 }
 
 /** The client's address (its /64 for IPv6), the key of the failed-login counter. */
-function clientIp(req: IncomingMessage): string {
+export function clientIp(req: IncomingMessage): string {
   return clientKey(req.socket.remoteAddress ?? 'unknown');
 }
 
@@ -111,7 +114,7 @@ function clientIp(req: IncomingMessage): string {
  * Checks the Basic credentials and answers 401/403/429/500 itself when they do not let the request in.
  * Returns the user when they do.
  */
-async function login(ctx: CronPageContext, req: IncomingMessage, res: ServerResponse): Promise<CronUser | undefined> {
+export async function login(ctx: CronPageContext, req: IncomingMessage, res: ServerResponse): Promise<CronUser | undefined> {
   const creds = parseBasicAuth(req.headers.authorization);
   const challenge = { 'WWW-Authenticate': BASIC_CHALLENGE };
   if (creds === undefined) {
@@ -220,7 +223,7 @@ async function execute(
   signal: AbortSignal,
   ip: string,
 ): Promise<number> {
-  const out = responseSink(res);
+  const out = ctx.live?.tee(responseSink(res)) ?? responseSink(res);
   ctx.log.info({ ip, user: user.login, ...query }, 'web cron: execution started');
   let code: number;
   // The same bookkeeping as a command-line run: history, pings, failure mail (the server has no metrics port of its own).

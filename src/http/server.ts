@@ -1,5 +1,6 @@
 /**
  * `itop-cron serve`'s HTTP server (Node's `http`): the cron page at `/webservices/cron.php` and `/cron`,
+ * and the web console at `/` (src/http/console/),
  * bound to 127.0.0.1 unless told otherwise. The configuration, the pool and the task list live as long as
  * the server; each request runs one execution, and the MySQL named lock keeps them one at a time.
  */
@@ -13,6 +14,9 @@ import type { Db } from '../db/types.js';
 import { loadTasks } from '../tasks/registry.js';
 import type { BackgroundTask } from '../tasks/types.js';
 import { createClock, type Clock } from '../time/clock.js';
+import { createCsrf } from './console/csrf.js';
+import { createLiveOutput } from './console/live.js';
+import { isConsolePath, serveConsole, type ConsoleContext } from './console/routes.js';
 import { sendText, serveCron, type CronPageContext } from './cronPage.js';
 import { FailureLimiter, type RateLimitOptions } from './rateLimit.js';
 import { parseRequestTarget } from './requestUrl.js';
@@ -71,11 +75,16 @@ function failed(ctx: CronPageContext, res: ServerResponse, e: unknown): void {
  * but GET 405. Nothing a request contains may throw out of here: an exception in a request handler ends
  * the process, and with it the runs of other requests.
  */
-function handler(ctx: CronPageContext, isStopping: () => boolean) {
+function handler(ctx: ConsoleContext, isStopping: () => boolean) {
   return (req: IncomingMessage, res: ServerResponse): void => {
     try {
       const target = parseRequestTarget(req.url);
       if (target === undefined) return sendText(res, 400, 'Bad request: the request target is not a valid path', { Connection: 'close' });
+      if (isConsolePath(target.pathname)) {
+        if (isStopping()) return sendText(res, 503, 'itop-cron is stopping', { Connection: 'close' });
+        serveConsole(ctx, req, res, target.pathname, target.searchParams).catch((e: unknown) => failed(ctx, res, e));
+        return;
+      }
       if (!CRON_PATHS.includes(target.pathname)) return sendText(res, 404, 'Not found: the cron page is /webservices/cron.php');
       if (req.method !== 'GET') return sendText(res, 405, 'Method not allowed: use GET', { Allow: 'GET' });
       if (isStopping()) return sendText(res, 503, 'itop-cron is stopping', { Connection: 'close' });
@@ -105,7 +114,9 @@ export async function startServer(opts: ServerOptions): Promise<CronServer> {
   const running = new Set<AbortController>();
   const ended = new EventTarget();
   let stopping = false;
-  const ctx: CronPageContext = {
+  const ctx: ConsoleContext = {
+    csrf: createCsrf(),
+    live: createLiveOutput(),
     config: opts.config,
     db: opts.db,
     log: opts.log,
@@ -149,6 +160,8 @@ export async function startServer(opts: ServerOptions): Promise<CronServer> {
     running: () => running.size,
     async stop(graceMs = 0) {
       stopping = true;
+      // The console's event streams never end by themselves: end them, or closing would wait for them.
+      ctx.live.close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const timer = new AbortController();

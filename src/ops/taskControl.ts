@@ -4,6 +4,7 @@
  * (status 'paused') is never run by either runner, and neither runner's resync touches it.
  */
 import type { Config } from '../config/types.js';
+import { retryAsyncTask } from '../db/consoleQueries.js';
 import { allTasks, insertTask, taskByClass, updateTask, type BackgroundTaskRow } from '../db/backgroundTasks.js';
 import { isLockFree, lockName, NamedLock } from '../db/lock.js';
 import type { Db } from '../db/types.js';
@@ -163,4 +164,12 @@ export async function runTaskNow(env: RunEnv, tasks: readonly BackgroundTask[], 
   } finally {
     await lock.close();
   }
+}
+
+/**
+ * Puts the async task `id`, given up in `error`, back in the queue for the next ExecAsyncTask run.
+ * @throws UnknownTaskError (exit 254) when no task `id` is in error.
+ */
+export async function retryAsync(db: Db, clock: Clock, id: number): Promise<void> {
+  if (!(await retryAsyncTask(db, id, clock.nowLocal()))) throw new UnknownTaskError(`No async task #${id} in error`);
 }
