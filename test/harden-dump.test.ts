@@ -6,7 +6,6 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import mysql from 'mysql2/promise';
@@ -46,7 +45,11 @@ function processes(needle: string): Proc[] {
 const dumpsOf = (db: TestDb): Proc[] => processes(`--defaults-extra-file=`).filter((p) => p.cmdline.includes(` ${db.name} `) || p.cmdline.endsWith(` ${db.name}`)).filter((p) => !p.cmdline.includes(' -e '));
 
 /** The password folders of process `pid`. */
-const foldersOf = (pid: number): string[] => readdirSync(tmpdir()).filter((n) => n.startsWith(`itop-cron-mysqldump-${pid}-`));
+// The runs of this file keep their password folders in a temporary directory of their own: every run start
+// removes the folders of dead runs it finds in its temporary directory, so a run of another test file
+// (the suite runs files in parallel) would otherwise clean up what this file's kill -9 test must find.
+const TMP = tempDir('itop-cron-dumptmp-');
+const foldersOf = (pid: number): string[] => readdirSync(TMP).filter((n) => n.startsWith(`itop-cron-mysqldump-${pid}-`));
 
 async function setup(t: TestContext): Promise<{ db: TestDb; root: string; params: string; locker: mysql.Connection }> {
   const db = await createTestDb(t);
@@ -69,7 +72,7 @@ async function setup(t: TestContext): Promise<{ db: TestDb; root: string; params
 /** Starts the CLI; resolves once its mysqldump runs, with the child and the dump. */
 async function cliDuringDump(db: TestDb, root: string, params: string): Promise<{ cli: ChildProcess; dump: Proc; done: Promise<unknown> }> {
   let cli: ChildProcess | undefined;
-  const done = runCli([`--param_file=${params}`, `--itop_root=${root}`], { env: cliEnv(db), onSpawn: (c) => (cli = c), timeoutMs: 90_000 });
+  const done = runCli([`--param_file=${params}`, `--itop_root=${root}`], { env: cliEnv(db, { TMPDIR: TMP }), onSpawn: (c) => (cli = c), timeoutMs: 90_000 });
   await waitFor('mysqldump to run', () => dumpsOf(db).length === 1);
   assert.ok(cli?.pid !== undefined);
   const dump = dumpsOf(db)[0];
@@ -107,7 +110,7 @@ test('kill -9 of itop-cron and its guard: the next run kills the orphaned dump a
   assert.ok(dumpsOf(db).some((p) => p.pid === dump.pid), 'the dump still runs, blocked');
   // The next run: no backup due (the row is running/rescheduled), but the clean-up is at every start.
   await db.execute(`UPDATE ${db.table('priv_backgroundtask')} SET running = 0, next_run_date = '2999-01-01 00:00:00' WHERE class_name = 'BackupExec'`);
-  const next = await runCli([`--param_file=${params}`, `--itop_root=${root}`], { env: cliEnv(db, { ITOP_CRON_MAX_EXECUTION_TIME: '2' }) });
+  const next = await runCli([`--param_file=${params}`, `--itop_root=${root}`], { env: cliEnv(db, { ITOP_CRON_MAX_EXECUTION_TIME: '2', TMPDIR: TMP }) });
   assert.equal(next.code, 0, next.stdout + next.stderr);
   assert.deepEqual(foldersOf(pid), [], 'the password folder of the dead run is removed');
   await waitFor('the orphaned mysqldump to be killed', () => !dumpsOf(db).some((p) => p.pid === dump.pid), 5_000);
