@@ -63,8 +63,9 @@ export class PhpBridge implements AsyncTaskRunner {
     process.once('exit', this.onExit);
   }
 
-  get itopRoot(): string {
-    return this.o.itopRoot;
+  /** The settings the bridge was opened with (`itop_cron.php_tasks` decides which classes it runs). */
+  get settings(): BridgeSettings {
+    return this.o.settings;
   }
 
   /** iTop's process classes, in discovery order. */

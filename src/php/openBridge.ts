@@ -7,9 +7,7 @@ import type { Config } from '../config/types.js';
 import { PhpBridge } from './bridge.js';
 import { bridgeSettings, findPhp, hasItopSources, type BridgeSettings } from './settings.js';
 
-export type BridgeChoice =
-  | { readonly bridge: PhpBridge; readonly settings: BridgeSettings; readonly reason?: undefined }
-  | { readonly bridge?: undefined; readonly settings: BridgeSettings; readonly reason: string };
+export type BridgeChoice = { readonly bridge: PhpBridge; readonly reason?: undefined } | { readonly bridge?: undefined; readonly reason: string };
 
 /** Where PHP and iTop's sources are, or why this installation cannot run PHP tasks. */
 export function bridgeAvailability(
@@ -30,6 +28,6 @@ export function bridgeAvailability(
 
 export function openBridge(config: Config, params: Readonly<Record<string, string>>, login: string, log: Logger): BridgeChoice {
   const a = bridgeAvailability(config, params);
-  if (a.reason !== undefined) return { settings: a.settings, reason: a.reason };
-  return { settings: a.settings, bridge: new PhpBridge({ php: a.php, itopRoot: a.itopRoot, login, settings: a.settings, log }) };
+  if (a.reason !== undefined) return { reason: a.reason };
+  return { bridge: new PhpBridge({ php: a.php, itopRoot: a.itopRoot, login, settings: a.settings, log }) };
 }

@@ -6,7 +6,6 @@
 import { allTasks } from '../db/backgroundTasks.js';
 import { BridgeError } from '../php/worker.js';
 import { composeTasks } from '../php/phpTasks.js';
-import { bridgeSettings } from '../php/settings.js';
 import type { BackgroundTask } from '../tasks/types.js';
 import type { RunEnv } from './runEnv.js';
 
@@ -22,8 +21,7 @@ export async function tasksOfThisRun(env: RunEnv, native: readonly BackgroundTas
     env.log.error({ err: why }, "the PHP bridge is unavailable: only itop-cron's native tasks run");
     return native;
   }
-  const { forcedClasses } = bridgeSettings(env.config, env.params);
-  const { tasks, unusable } = composeTasks(bridge, listed, native, forcedClasses, env.config.timezone);
+  const { tasks, unusable } = composeTasks(bridge, listed, native, bridge.settings.forcedClasses, env.config.timezone);
   for (const u of unusable) {
     env.log.error({ task: u.class, err: u.error }, `${u.class} cannot be run by iTop's PHP: ${u.error ?? 'unknown error'}`);
   }
