@@ -21,6 +21,7 @@ import type { CurrentChange } from './stopwatches/history.js';
 import { markChange, taskChange } from './stopwatches/history.js';
 import { onThresholdReached } from './stopwatches/thresholdReached.js';
 import type { BackgroundTask, TaskContext } from './types.js';
+import { timeIsUp } from './timeIsUp.js';
 
 /** One (class, stopwatch, threshold) of a pass. */
 interface Check {
@@ -36,11 +37,6 @@ interface Outcome {
   readonly transitions: Transition[];
   /** When the mark was saved: the next escalation's history change is dated from it. */
   readonly markedAt: string;
-}
-
-/** cron.php's `time() < $iTimeLimit`, plus the run's stop signal. */
-function timeIsUp(ctx: TaskContext): boolean {
-  return ctx.signal.aborted || ctx.clock.nowMs() >= ctx.deadline;
 }
 
 /** The checks of the installed classes, in cron.php's order; a class whose table is absent is skipped. */

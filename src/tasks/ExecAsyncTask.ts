@@ -36,6 +36,7 @@ import { coerceError, DbGoneAwayError } from '../errors.js';
 import { prepareNewsroom } from './asyncNewsroom.js';
 import { planFailure, retryPolicy } from './asyncRetry.js';
 import { runOtherClassesInPhp } from './asyncInPhp.js';
+import { timeIsUp } from './timeIsUp.js';
 import type { BackgroundTask, TaskContext } from './types.js';
 
 /** Due tasks fetched per query: enough to keep the SMTP connection busy, few enough to stay fresh. */
@@ -63,10 +64,6 @@ interface Outcome {
 
 /** A task whose data cannot be read at all (iTop: MarkAsRunning failed): it is deleted, not retried. */
 class CorruptedTaskError extends Error {}
-
-function stopping(ctx: TaskContext): boolean {
-  return ctx.signal.aborted || ctx.clock.nowMs() >= ctx.deadline;
-}
 
 /** The SMTP reply code (e.g. 550) or a numeric error code; iTop stores the exception code, usually 0. */
 function errorCode(e: unknown): number {
@@ -285,13 +282,13 @@ export function createExecAsyncTask(): BackgroundTask {
         if (ctx.php === undefined) await reportOtherClasses(ctx, classes, reported);
         await recoverStuck(run, classes);
         let more = true;
-        while (more && !stopping(ctx)) {
+        while (more && !timeIsUp(ctx)) {
           // While the mail server is down, mails stay queued untouched; the other tasks go on.
           const sendable = run.gate.knownPaused() ? classes.filter((c) => c !== 'AsyncSendEmail') : classes;
           const due = sendable.length === 0 ? [] : await selectDueTasks(ctx.db, now, sendable, BATCH);
           more = due.length === BATCH;
           for (const task of due) {
-            if (stopping(ctx)) break;
+            if (timeIsUp(ctx)) break;
             if (task.realclass === 'AsyncSendEmail' && (await run.gate.paused())) continue;
             // Recorded as running before anything is sent: a crash leaves a `running` row, never a silent resend.
             if (!(await claimNext(run, task.id))) continue;
@@ -299,7 +296,7 @@ export function createExecAsyncTask(): BackgroundTask {
           }
         }
         await flush(run);
-        if (ctx.php !== undefined && !stopping(ctx)) processed += await runOtherClassesInPhp(ctx, ctx.php, classes, now);
+        if (ctx.php !== undefined && !timeIsUp(ctx)) processed += await runOtherClassesInPhp(ctx, ctx.php, classes, now);
       } finally {
         // On an error path too, a mail that went must not stay `running` (it could be sent again).
         if (run.done !== undefined) await flush(run).catch(() => undefined);

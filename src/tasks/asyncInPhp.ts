@@ -7,6 +7,7 @@
  */
 import { recordFailure, selectDueOtherTasks, taskState, type AsyncTaskRow } from '../db/asyncTasks.js';
 import { planFailure, retryPolicy } from './asyncRetry.js';
+import { timeIsUp } from './timeIsUp.js';
 import type { AsyncTaskRunner, TaskContext } from './types.js';
 
 const BATCH = 100;
@@ -23,13 +24,12 @@ async function recordKilled(ctx: TaskContext, row: AsyncTaskRow, why: string): P
 /** Runs the due tasks of the other classes until the deadline; returns how many ran. */
 export async function runOtherClassesInPhp(ctx: TaskContext, php: AsyncTaskRunner, nativeClasses: readonly string[], nowLocal: string): Promise<number> {
   let processed = 0;
-  const stopping = (): boolean => ctx.signal.aborted || ctx.clock.nowMs() >= ctx.deadline;
   const seen = new Set<number>();
-  while (!stopping()) {
+  while (!timeIsUp(ctx)) {
     const due = (await selectDueOtherTasks(ctx.db, nowLocal, nativeClasses, BATCH)).filter((r) => !seen.has(r.id));
     if (due.length === 0) break;
     for (const row of due) {
-      if (stopping()) break;
+      if (timeIsUp(ctx)) break;
       seen.add(row.id);
       const a = await php.runAsync(row.id, ctx.signal);
       if (a.ok) {
