@@ -10,6 +10,8 @@ CREATE TABLE IF NOT EXISTS `{prefix}itop_cron_lease` (
   `epoch` bigint(20) unsigned NOT NULL DEFAULT 0,
   `expires` datetime(3) NOT NULL,
   `claimed` datetime(3) NOT NULL,
+  -- The owner before the last claim: who a taken-over task's unfinished run belonged to.
+  `previous` varchar(255) NOT NULL DEFAULT '',
   -- Counts the holder's fenced writes; bumping it makes each one a real change of this row, which Galera
   -- certifies against a concurrent claim (an unchanged row is not in the write set).
   `writes` bigint(20) unsigned NOT NULL DEFAULT 0,

@@ -9,12 +9,12 @@ import { coerceError, CronError, EXIT_ERROR, EXIT_FATAL, EXIT_OK } from '../erro
 import type { TextSink } from '../output/stdout.js';
 import { missingArgumentLines, stampLine, STATUS_FOOT, STATUS_HEAD, statusLine } from '../output/text.js';
 import type { CronExit } from '../scheduler/cronExec.js';
-import type { PhpBridge } from '../php/bridge.js';
 import { observeRun, type RunObserver } from '../scheduler/observer.js';
 import { runTally } from '../scheduler/runSummary.js';
 import type { RunEnv } from '../scheduler/runEnv.js';
 import type { BackgroundTask } from '../tasks/types.js';
 import type { Clock } from '../time/clock.js';
+import type { ClusterMember } from '../cluster/member.js';
 
 /** What one cron execution needs once arguments and configuration are read. */
 export interface CronInvocation {
@@ -100,40 +100,27 @@ export async function runCron(inv: CronInvocation): Promise<number> {
   out.line(stampLine('Starting', clock.nowUnix(), clock.nowLocal()));
   let lock: NamedLock | undefined;
   let exit: CronExit | undefined;
-  let php: PhpBridge | undefined;
   try {
     lock = await NamedLock.open(config.db, lockName('cron', config.db.name, config.db.prefix));
     if (!(await adminWriteAllowed(config, db))) {
       out.line('A maintenance is ongoing');
+    } else if (config.cluster !== undefined) {
+      // Cluster mode: the leases decide who runs what; the cron lock only keeps PHP's cron.php out.
+      const member = await joinCluster(inv, lock);
+      if (member === undefined) {
+        out.line('Already running...');
+      } else {
+        try {
+          exit = await runHeld(inv, user, lock, cronExec, openBridge, tasks, member);
+        } finally {
+          await member.leave();
+        }
+      }
     } else if (!(await lock.acquire(0))) {
       out.line('Already running...');
     } else {
       log.info({ lock: lock.name, connection: lock.connectionId, user: user.login }, 'cron lock acquired');
-      const tally = runTally(inv.observer, () => clock.nowMs());
-      cleanDumpLeftovers(log);
-      const choice = openBridge(config, options.raw, user.login, log);
-      php = choice.bridge;
-      if (choice.reason !== undefined) log.debug({ reason: choice.reason }, 'no PHP bridge for this run');
-      const env: RunEnv = {
-        db,
-        config,
-        clock,
-        log,
-        out,
-        verbose: options.verbose,
-        debug: options.debug,
-        userId: user.id,
-        params: options.raw,
-        signal: inv.signal,
-        observer: tally.observer,
-        ...(choice.bridge !== undefined ? { php: choice.bridge } : { phpUnavailable: choice.reason }),
-      };
-      const held = lock;
-      try {
-        exit = await observeRun(log, tally.observer, () => cronExec(env, tasks, held));
-      } finally {
-        tally.log(log, exit?.kind ?? 'error');
-      }
+      exit = await runHeld(inv, user, lock, cronExec, openBridge, tasks);
     }
   } catch (e) {
     const err = coerceError(e);
@@ -141,11 +128,67 @@ export async function runCron(inv: CronInvocation): Promise<number> {
     if (options.debug && err.stack !== undefined) out.line(err.stack);
     log.error({ err: err.message }, 'cron run failed');
   } finally {
-    await php?.close();
     await lock?.close();
     db.setDeadline?.(previousDeadline);
   }
   return afterRun(exit, inv);
+}
+
+/**
+ * The run itself, once this runner may run tasks (the cron lock held, or cluster mode joined): the PHP
+ * bridge, the run's environment and the loop, with the run's tally. `exit` is undefined when it threw.
+ */
+async function runHeld(
+  inv: CronInvocation,
+  user: CronUser,
+  lock: NamedLock,
+  cronExec: FullRunModules['cronExec'],
+  openBridge: FullRunModules['openBridge'],
+  tasks: readonly BackgroundTask[],
+  member?: ClusterMember,
+): Promise<CronExit | undefined> {
+  const { options, config, db, log, out } = inv;
+  const clock = member?.clock ?? inv.clock;
+  const tally = runTally(inv.observer, () => clock.nowMs());
+  cleanDumpLeftovers(log);
+  const choice = openBridge(config, options.raw, user.login, log);
+  if (choice.reason !== undefined) log.debug({ reason: choice.reason }, 'no PHP bridge for this run');
+  const env: RunEnv = {
+    db,
+    config,
+    clock,
+    log,
+    out,
+    verbose: options.verbose,
+    debug: options.debug,
+    userId: user.id,
+    params: options.raw,
+    signal: inv.signal,
+    observer: tally.observer,
+    ...(choice.bridge !== undefined ? { php: choice.bridge } : { phpUnavailable: choice.reason }),
+    ...(member !== undefined ? { cluster: member } : {}),
+  };
+  let exit: CronExit | undefined;
+  try {
+    exit = await observeRun(log, tally.observer, () => cronExec(env, tasks, lock));
+  } finally {
+    tally.log(log, exit?.kind ?? 'error');
+    // Before the lock is released: no PHP worker of this run outlives it.
+    await choice.bridge?.close();
+  }
+  return exit;
+}
+
+/** Cluster mode's start (src/cluster/member.ts), loaded only when it is on. */
+async function joinCluster(inv: CronInvocation, lock: NamedLock): Promise<ClusterMember | undefined> {
+  const [{ ClusterMember }, { newRunnerIdentity }, { packageVersion }] = await Promise.all([
+    import('../cluster/member.js'),
+    import('../cluster/runners.js'),
+    import('./version.js'),
+  ]);
+  const settings = inv.config.cluster;
+  if (settings === undefined) return undefined;
+  return ClusterMember.join(inv.db, settings, newRunnerIdentity(), lock, inv.log, inv.clock, packageVersion());
 }
 
 /** The password folders (and any mysqldump still running) of backups whose itop-cron was killed. */
@@ -159,12 +202,14 @@ function cleanDumpLeftovers(log: CronInvocation['log']): void {
  * `--status_only`: monitoring calls it every minute, and loading them doubled its time and added
  * 10 MiB to its RSS (bench/RESULTS.md).
  */
-async function fullRunModules(): Promise<{
+interface FullRunModules {
   cronExec: typeof import('../scheduler/cronExec.js').cronExec;
   loadTasks: typeof import('../tasks/registry.js').loadTasks;
   hardDeadlineGraceMs: typeof import('../scheduler/deadline.js').hardDeadlineGraceMs;
   openBridge: typeof import('../php/openBridge.js').openBridge;
-}> {
+}
+
+async function fullRunModules(): Promise<FullRunModules> {
   const [{ cronExec }, { loadTasks }, { hardDeadlineGraceMs }, { openBridge }] = await Promise.all([
     import('../scheduler/cronExec.js'),
     import('../tasks/registry.js'),

@@ -22,6 +22,8 @@ export interface Lease {
   readonly owner: string;
   /** The fencing token: grows at every claim, by anyone. */
   readonly epoch: number;
+  /** Who held it before this claim ('' for the first claim ever, `owner` for a re-claim). */
+  readonly previous: string;
 }
 
 /** Errors that mean another runner (or the cluster) decided against us. */
@@ -66,21 +68,22 @@ export async function claim(db: Db, name: string, owner: string, ttlSeconds: num
   const t = db.table(LEASE_TABLE);
   return orLost(async () => {
     const updated = await db.execute(
-      `UPDATE ${t} SET owner = ?, epoch = epoch + 1, expires = NOW(3) + INTERVAL ? SECOND, claimed = NOW(3) ` +
+      // SET assigns left to right: `previous` takes the owner being replaced.
+      `UPDATE ${t} SET previous = owner, owner = ?, epoch = epoch + 1, expires = NOW(3) + INTERVAL ? SECOND, claimed = NOW(3) ` +
         'WHERE name = ? AND (owner = ? OR expires < NOW(3))',
       [owner, ttlSeconds, name, owner],
     );
     if (updated.affectedRows === 1) {
       // Ours until the TTL we just set: nobody can have claimed it between the two statements.
-      const rows = await db.query<{ epoch: string | number }>(`SELECT epoch FROM ${t} WHERE name = ? AND owner = ?`, [name, owner]);
-      return rows[0] === undefined ? undefined : { name, owner, epoch: Number(rows[0].epoch) };
+      const rows = await db.query<{ epoch: string | number; previous: string }>(`SELECT epoch, previous FROM ${t} WHERE name = ? AND owner = ?`, [name, owner]);
+      return rows[0] === undefined ? undefined : { name, owner, epoch: Number(rows[0].epoch), previous: rows[0].previous };
     }
     // No row yet (first claim ever), or a live one of someone else: the primary key decides.
     const inserted = await db.execute(
       `INSERT IGNORE INTO ${t} (name, owner, epoch, expires, claimed) VALUES (?, ?, 1, NOW(3) + INTERVAL ? SECOND, NOW(3))`,
       [name, owner, ttlSeconds],
     );
-    return inserted.affectedRows === 1 ? { name, owner, epoch: 1 } : undefined;
+    return inserted.affectedRows === 1 ? { name, owner, epoch: 1, previous: '' } : undefined;
   }, undefined);
 }
 

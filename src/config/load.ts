@@ -11,6 +11,7 @@ import { ConfigError, CronError, EXIT_ERROR } from '../errors.js';
 import type { Config, LogSettings, PhpArray, PhpValue } from './types.js';
 import { ENV_VARS, readEnvSettings, type EnvSettings } from './env.js';
 import { checkNumericValues } from './numeric.js';
+import { readClusterSettings } from './cluster.js';
 import { resolveParamPath } from './paramFile.js';
 import { discoverItopRoot } from './discover.js';
 import { parsePhpConfig } from './phpConfig.js';
@@ -109,6 +110,7 @@ export function loadConfig(opts: LoadConfigOptions): Config {
   const configDir = file === undefined ? opts.cwd : path.dirname(file);
   // Before anything uses them: a malformed number is an error naming it, not a silent default.
   checkNumericValues(opts.raw, settings);
+  const cluster = readClusterSettings(settings);
 
   return deepFreeze({
     appRoot,
@@ -126,6 +128,7 @@ export function loadConfig(opts: LoadConfigOptions): Config {
     extensions: extensions(fileSettings, configDir, envs.extensions, opts.cwd),
     ownsRegistry: bool('itop_cron.owns_registry', pickFrom(undefined, 'ownRegistry', 'itop_cron.owns_registry')),
     log: logSettings(pickFrom, configDir, opts.cwd),
+    ...(cluster !== undefined ? { cluster } : {}),
   });
 }
 

@@ -48,6 +48,9 @@ const SETTINGS: Readonly<Record<string, NumericRule>> = {
   'itop_cron.alert_after_failures': POSITIVE,
   'itop_cron.log_rotate_keep': POSITIVE,
   'itop_cron.metrics_port': PORT,
+  'itop_cron.max_parallel': POSITIVE,
+  'itop_cron.cluster_renew_seconds': { min: 0.1, max: 3600, decimal: true },
+  'itop_cron.cluster_ttl_seconds': { min: 0.5, max: 86_400, decimal: true },
 };
 
 function expected(rule: NumericRule): string {

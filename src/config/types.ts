@@ -73,5 +73,15 @@ export interface Config {
   readonly extensions: readonly string[];
   /** When true, rows of classes no loaded task implements are flipped to `removed` (cron.php's behaviour). */
   readonly ownsRegistry: boolean;
+  /** Cluster mode (`itop_cron.cluster`, src/config/cluster.ts); absent when off, cron.php's behaviour. */
+  readonly cluster?: ClusterSettings;
   readonly log: LogSettings;
+}
+
+/** Cluster mode's timing (src/config/cluster.ts), in seconds. */
+export interface ClusterSettings {
+  /** How often the heartbeat and the held leases are renewed. */
+  readonly renewSeconds: number;
+  /** How long a lease lives without renewal. */
+  readonly ttlSeconds: number;
 }

@@ -70,22 +70,76 @@ export async function dueTasksAndLockOwner(
   lockName: string,
   classes: readonly string[],
 ): Promise<{ due: NamedTaskRow[]; lockOwner: number | null }> {
+  const { due, first } = await duePass(db, nowLocal, lockName, classes, '');
+  return { due, lockOwner: lockOwnerOf(first) };
+}
+
+/** What cluster mode's pass statement tells besides the due rows. */
+export interface ClusterPass {
+  readonly due: NamedTaskRow[];
+  readonly lockOwner: number | null;
+  /** The database's clock (epoch ms): the runners' own clocks do not count in cluster mode. */
+  readonly dbNowMs: number;
+  /** A maintenance flag seen by some runner is live (src/cluster/member.ts). */
+  readonly maintenance: boolean;
+}
+
+/**
+ * The pass of cluster mode: still one statement, which also reads the database's clock and whether a
+ * runner somewhere saw a maintenance flag (a lease row of `leaseTable` named `maintenanceLease`).
+ */
+export async function clusterDueTasks(
+  db: Db,
+  nowLocal: string,
+  lockName: string,
+  classes: readonly string[],
+  maintenanceLease: { table: string; name: string },
+): Promise<ClusterPass> {
+  const extra =
+    'UNIX_TIMESTAMP(NOW(3)) AS db_now, ' +
+    `(SELECT COUNT(*) FROM ${db.table(maintenanceLease.table)} WHERE name = ${mysqlString(maintenanceLease.name)} AND expires >= NOW(3)) AS maintenance, `;
+  const { due, first } = await duePass(db, nowLocal, lockName, classes, extra);
+  return {
+    due,
+    lockOwner: lockOwnerOf(first),
+    dbNowMs: Math.round(Number(first?.['db_now']) * 1000),
+    maintenance: Number(first?.['maintenance']) > 0,
+  };
+}
+
+/** A constant of our own code as a SQL string literal (names of ours only: letters, digits, `:` `_` `-`). */
+function mysqlString(s: string): string {
+  if (!/^[\w:.-]+$/.test(s)) throw new Error(`not a plain name: ${s}`);
+  return `'${s}'`;
+}
+
+type PassRow = BackgroundTaskRow & { lock_owner: number | string | null } & Record<string, unknown>;
+
+function lockOwnerOf(first: PassRow | undefined): number | null {
+  const owner = first?.lock_owner;
+  return owner === null || owner === undefined ? null : Number(owner);
+}
+
+/** The due rows of `classes` and, on the first row, the lock's owner and the `extra` columns. */
+async function duePass(db: Db, nowLocal: string, lockName: string, classes: readonly string[], extra: string): Promise<{ due: NamedTaskRow[]; first: PassRow | undefined }> {
   const cols = COLUMNS.split(', ').map((c) => `t.${c}`).join(', ');
   // Only classes this runner implements: a row of another class (ObsolescenceDateUpdater, a PHP
   // extension's task) would otherwise be due at every pass.
   const inList = classes.length > 0 ? classes.map(() => '?').join(', ') : 'NULL';
-  const rows = await db.query<BackgroundTaskRow & { lock_owner: number | string | null }>(
-    `SELECT IS_USED_LOCK(?) AS lock_owner, ${cols} FROM (SELECT 1 AS one) AS x ` +
+  const rows = await db.query<PassRow>(
+    `SELECT IS_USED_LOCK(?) AS lock_owner, ${extra}${cols} FROM (SELECT 1 AS one) AS x ` +
       `LEFT JOIN ${db.table('priv_backgroundtask')} AS t ON t.status = 'active' AND t.next_run_date <= ? ` +
       `AND t.class_name IN (${inList}) ORDER BY t.next_run_date, t.id`,
     [lockName, nowLocal, ...classes],
   );
-  const owner = rows[0]?.lock_owner;
-  return {
-    lockOwner: owner === null || owner === undefined ? null : Number(owner),
-    // The IN list already excludes NULL class names; the guard says so to the type checker.
-    due: rows.filter((r) => r.id !== null).filter(named),
-  };
+  // The IN list already excludes NULL class names; the guard says so to the type checker.
+  return { due: rows.filter((r) => r.id !== null).filter(named), first: rows[0] };
+}
+
+/** One row by id (a claimed task's state right after the claim), or undefined when it is gone. */
+export async function taskById(db: Db, id: number): Promise<BackgroundTaskRow | undefined> {
+  const rows = await db.query<BackgroundTaskRow>(`SELECT ${COLUMNS} FROM ${db.table('priv_backgroundtask')} WHERE id = ?`, [id]);
+  return rows[0];
 }
 
 /** Active tasks planned after `nowLocal` (the verbose "Skipping task" lines); a row without a class is no task. */

@@ -62,8 +62,9 @@ export function createHistoryRecorder(opts: HistoryOptions): HistoryRecorder {
         ended: clock.format(event.endMs),
         durationSeconds: event.durationSeconds,
         outcome: event.outcome,
-        message: event.message,
-        host,
+        message: takeoverNote(event) + (event.message ?? '') || null,
+        // Cluster mode: which runner ran it (host:pid).
+        host: event.runner ?? host,
       });
       const n = inserts.get(event.className) ?? 0;
       inserts.set(event.className, n + 1);
@@ -73,6 +74,16 @@ export function createHistoryRecorder(opts: HistoryOptions): HistoryRecorder {
       if (removed > 0) log.debug({ task: event.className, removed }, 'run history pruned');
     },
   };
+}
+
+/**
+ * Cluster mode: a run of an occurrence whose previous run never finished (its runner died or stopped
+ * renewing its lease) says so, since that occurrence ran at least once rather than exactly once.
+ */
+function takeoverNote(event: TaskRunEvent): string {
+  if (event.takenOverFrom === undefined) return '';
+  const from = event.takenOverFrom === '' ? 'a runner' : event.takenOverFrom;
+  return `[taken over: the previous run, by ${from}, did not finish] `;
 }
 
 function cell(s: string, n: number): string {

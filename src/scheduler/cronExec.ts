@@ -1,6 +1,6 @@
-import { dueTasksAndLockOwner, laterTasks, tasksForStatus, type NamedTaskRow } from '../db/backgroundTasks.js';
+import { dueTasksAndLockOwner, laterTasks, type NamedTaskRow } from '../db/backgroundTasks.js';
 import type { NamedLock } from '../db/lock.js';
-import { dueTasksTable, skippingLine, statusTable } from '../output/text.js';
+import { dueTasksTable, skippingLine } from '../output/text.js';
 import type { BackgroundTask } from '../tasks/types.js';
 import { maintenanceDetected } from './maintenance.js';
 import { clearStaleRunningFlags, reSyncProcesses } from './resync.js';
@@ -9,8 +9,9 @@ import { sleepAfterPass } from './cadence.js';
 import { createHeapTrimmer } from './memory.js';
 import { reportTasksWithoutRunner, tasksOfThisRun } from './runnerChoice.js';
 import { settingInt } from '../config/php.js';
-import { runLanes } from './lanes.js';
-import { pause, runOneTask, type CronExit } from './passParts.js';
+import { lockGate, runLanes } from './lanes.js';
+import { clusterExec } from './clusterExec.js';
+import { finish, pause, runOneTask, type CronExit } from './passParts.js';
 
 export type { CronExit };
 
@@ -37,13 +38,14 @@ export async function cronExec(env: RunEnv, tasks: readonly BackgroundTask[], lo
     out.line(`Planned duration = ${config.cron.maxExecutionTime} seconds`);
     out.line(`Loop pause = ${config.cron.sleep} seconds`);
   }
+  if (env.cluster !== undefined) return clusterExec(env, env.cluster, runTasks, lock.name, timeLimit);
   const runnable = await reSyncProcesses(env, runTasks);
   await clearStaleRunningFlags(env);
   await reportTasksWithoutRunner(env, runnable);
   const classes = [...runnable.keys()];
   const heap = createHeapTrimmer();
   const lanes = settingInt(config.settings, 'itop_cron.max_parallel', 1);
-  if (lanes > 1) return (await runLanes(env, { runnable, lock, timeLimit, lanes, heap })) ?? finish(env, timeLimit);
+  if (lanes > 1) return (await runLanes(env, { runnable, gate: lockGate(env, lock), timeLimit, lanes, heap })) ?? finish(env, timeLimit);
 
   while (clock.nowUnix() < timeLimit) {
     if (env.signal.aborted) return { kind: 'stopped' };
@@ -88,14 +90,4 @@ export async function cronExec(env: RunEnv, tasks: readonly BackgroundTask[], lo
     }
   }
   return finish(env, timeLimit);
-}
-
-/** The end of a run that reached its time limit: the verbose status table and the last line. */
-async function finish(env: RunEnv, timeLimit: number): Promise<CronExit> {
-  if (env.verbose) {
-    env.out.line('');
-    for (const l of statusTable(await tasksForStatus(env.db, 'next_run_date'))) env.out.line(l);
-    env.out.line(`Reached normal execution time limit (exceeded by ${env.clock.nowUnix() - timeLimit}s)`);
-  }
-  return { kind: 'time-limit' };
 }

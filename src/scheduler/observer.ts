@@ -15,6 +15,10 @@ export interface TaskRunEvent {
   /** cron.php's message for a success, the error text otherwise; null when the task said nothing. */
   readonly message: string | null;
   readonly nextRunDate: string | null;
+  /** Cluster mode: the runner that ran it (`host:pid`). */
+  readonly runner?: string;
+  /** Cluster mode: the occurrence's previous run did not finish; the runner id it was taken over from ('' if unknown). */
+  readonly takenOverFrom?: string;
 }
 
 /** How one cron execution ended, for the run-level hooks (a CronExit kind, or `error` when it threw). */

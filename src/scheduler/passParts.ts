@@ -4,15 +4,15 @@
  * its output and the events that end the run.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { NamedTaskRow } from '../db/backgroundTasks.js';
-import type { NamedLock } from '../db/lock.js';
+import { tasksForStatus, type NamedTaskRow } from '../db/backgroundTasks.js';
+import { LeaseLostError } from '../cluster/guarded.js';
 import { DbGoneAwayError } from '../errors.js';
-import { messageText, taskEndLine, taskStartLine } from '../output/text.js';
+import { messageText, statusTable, taskEndLine, taskStartLine } from '../output/text.js';
 import type { BackgroundTask } from '../tasks/types.js';
 import { maintenanceDetected } from './maintenance.js';
 import type { RunEnv } from './runEnv.js';
 import { runTask } from './runTask.js';
-import { watchTask } from './taskWatch.js';
+import { watchTask, type LockProbe } from './taskWatch.js';
 
 /** Why a cron execution ended. */
 export type CronExit =
@@ -50,7 +50,7 @@ export async function pause(env: RunEnv, seconds: number, wake?: AbortSignal): P
  */
 export async function runOneTask(
   env: RunEnv,
-  lock: NamedLock,
+  lock: LockProbe,
   task: BackgroundTask,
   row: NamedTaskRow,
   timeLimit: number,
@@ -66,6 +66,12 @@ export async function runOneTask(
     result = await runTask(env, task, row, timeLimit * 1000, signal);
   } catch (e) {
     if (e instanceof DbGoneAwayError) return { kind: 'gone-away', className, errno: e.errno };
+    // Cluster mode: another runner took the task over (this one was paused or cut off past the lease's
+    // TTL); nothing of this run's bookkeeping was written, the new owner's is what counts. The run goes on.
+    if (e instanceof LeaseLostError) {
+      log.warn({ task: className, lease: e.lease.name, epoch: e.lease.epoch }, 'cluster: the task lease was lost during the run: its bookkeeping is left to the runner that took it over');
+      return undefined;
+    }
     throw e;
   } finally {
     watch.stop();
@@ -84,4 +90,14 @@ export async function runOneTask(
   if (watch.reason() === 'gone-away') return { kind: 'gone-away', className, errno: 2006 };
   if (watch.reason() === 'maintenance') return { kind: 'maintenance' };
   return undefined;
+}
+
+/** The end of a run that reached its time limit: the verbose status table and the last line. */
+export async function finish(env: RunEnv, timeLimit: number): Promise<CronExit> {
+  if (env.verbose) {
+    env.out.line('');
+    for (const l of statusTable(await tasksForStatus(env.db, 'next_run_date'))) env.out.line(l);
+    env.out.line(`Reached normal execution time limit (exceeded by ${env.clock.nowUnix() - timeLimit}s)`);
+  }
+  return { kind: 'time-limit' };
 }

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { ClusterMember } from '../cluster/member.js';
 import type { Config } from '../config/types.js';
 import type { Db } from '../db/types.js';
 import type { PhpBridge } from '../php/bridge.js';
@@ -27,4 +28,7 @@ export interface RunEnv {
   readonly php?: PhpBridge;
   /** Why this run has no PHP bridge (no PHP, no iTop sources, turned off), for the tasks left without a runner. */
   readonly phpUnavailable?: string;
+  /** Cluster mode (src/cluster/member.ts): this runner, and what the history says of the task being run. */
+  readonly cluster?: ClusterMember;
+  readonly runner?: { readonly label: string; readonly takenOverFrom?: string };
 }

@@ -1,4 +1,5 @@
 import { userInfo } from 'node:os';
+import { LeaseLostError } from '../cluster/guarded.js';
 import { NEVER, updateTask, type BackgroundTaskRow, type TaskUpdate } from '../db/backgroundTasks.js';
 import { coerceError, DbGoneAwayError, ProcessFatalError, ProcessInvalidConfigError } from '../errors.js';
 import { messageText } from '../output/text.js';
@@ -126,7 +127,9 @@ export async function runTask(
   try {
     await updateTask(db, row.id, changes);
   } catch (e) {
-    // A server that stopped answering: the row keeps running = 1, which the next start clears.
+    // A server that stopped answering: the row keeps running = 1, which the next start clears. (A lost
+    // cluster lease is no error of this run: passParts.ts says what happened.)
+    if (e instanceof LeaseLostError) throw e;
     log.error({ task: task.className, outcome, err: coerceError(e).message, changes }, 'the task bookkeeping could not be written');
     throw e;
   }
@@ -156,6 +159,8 @@ export async function runTask(
     outcome,
     message: text,
     nextRunDate: result.nextRunDate,
+    ...(env.runner !== undefined ? { runner: env.runner.label } : {}),
+    ...(env.runner?.takenOverFrom !== undefined ? { takenOverFrom: env.runner.takenOverFrom } : {}),
   };
   await notifyObserver(log, 'taskFinished', () => env.observer?.taskFinished?.(event));
   return { ...result, ...(fatal !== undefined ? { fatal } : {}), ...(error !== undefined ? { error } : {}) };

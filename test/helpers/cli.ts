@@ -26,6 +26,8 @@ export interface CliOptions {
   timeoutMs?: number;
   /** Called once the child is started (to send it signals). */
   onSpawn?: (child: ChildProcess) => void;
+  /** A command that runs node in turn (e.g. `['faketime', '-f', '+30s']`). */
+  wrap?: readonly string[];
 }
 
 /** A minimal environment: no inherited ITOP_* variables, only what the test gives. */
@@ -39,7 +41,8 @@ function baseEnv(extra: Record<string, string | undefined>): NodeJS.ProcessEnv {
 /** Runs `itop-cron <args>` and resolves when it exits. */
 export function runCli(args: readonly string[], opts: CliOptions = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
+    const [cmd, ...pre] = [...(opts.wrap ?? []), process.execPath];
+    const child = spawn(cmd ?? process.execPath, [...pre, BIN, ...args], {
       cwd: opts.cwd ?? tempDir('itop-cron-cwd-'),
       env: baseEnv(opts.env ?? {}),
       stdio: ['ignore', 'pipe', 'pipe'],
