@@ -43,6 +43,10 @@ function startRunner(db: TestDb, params: string, root: string, extra: Record<str
   return runner as Runner;
 }
 
+interface StatusJson {
+  cluster: { runners: Array<{ runner: string; alive: boolean }>; leases: Array<{ name: string; runner: string }> };
+}
+
 interface HistoryRow {
   class_name: string;
   planned: string;
@@ -98,7 +102,17 @@ async function ticks(db: TestDb, cls: string): Promise<number> {
 test('three runners on one database: every occurrence runs once, spread over the runners, one registry row per class', { timeout: 120_000 }, async (t) => {
   const { db, params } = await setup(t);
   const roots = [0, 1, 2].map(() => makeItopRoot(db, { ...CLUSTER, cron_max_execution_time: 15 }));
-  const runners = roots.map((root) => startRunner(db, params, root, { ITOP_CRON_EXTENSIONS: faultModule('ticks.mjs') }));
+  const env = { ITOP_CRON_EXTENSIONS: faultModule('ticks.mjs') };
+  const runners = roots.map((root) => startRunner(db, params, root, env));
+  // While they run, the status shows each runner alive and who holds which lease.
+  let seen: StatusJson | undefined;
+  await waitFor('three runners alive in the status', async () => {
+    const s = await runCli(['status', '--json', `--param_file=${params}`, `--itop_root=${roots[0]}`], { env: cliEnv(db, env) });
+    seen = JSON.parse(s.stdout) as StatusJson;
+    return seen.cluster.runners.filter((r) => r.alive).length === 3;
+  }, 20_000);
+  assert.deepEqual(new Set(seen?.cluster.runners.map((r) => r.runner.replace(/:\d+$/, ''))).size, 1, 'host:pid on one host');
+  assert.ok(seen?.cluster.leases.every((l) => /:\d+$/.test(l.runner)));
   const results = await Promise.all(runners.map((r) => r.done));
   for (const r of results) {
     assert.equal(r.code, 0, r.stdout + r.stderr);
@@ -119,6 +133,11 @@ test('three runners on one database: every occurrence runs once, spread over the
   const registered = await db.query<{ n: number; stopped: number }>(`SELECT COUNT(*) AS n, SUM(stopped IS NOT NULL) AS stopped FROM ${db.table('itop_cron_runner')}`);
   assert.equal(Number(registered[0]?.n), 3);
   assert.equal(Number(registered[0]?.stopped), 3, 'each runner recorded its stop');
+  // None left: unhealthy, and the status says why.
+  const after = await runCli(['status', `--param_file=${params}`, `--itop_root=${roots[0]}`], { env: cliEnv(db, env) });
+  assert.equal(after.code, 1, after.stdout + after.stderr);
+  assert.match(after.stdout, /^Cluster: 0 runner\(s\) alive/m);
+  assert.match(after.stdout, /^ {2}- no itop-cron runner is alive \(cluster mode: no heartbeat in the last 4s\)$/m);
 });
 
 test('the cron lock held by something else than a runner (PHP\'s cron.php): a cluster runner says "Already running..." as cron.php', { timeout: 60_000 }, async (t) => {
@@ -181,11 +200,16 @@ test('a runner paused (SIGSTOP) past its TTL, then resumed, writes nothing with 
   const paused = runners.find((r) => r.child?.pid === pid);
   assert.ok(paused?.child !== undefined);
   paused.child.kill('SIGSTOP');
+  const stoppedAt = Date.now();
   try {
     await waitFor('the other runner taking FaultSlow over', async () => {
       const owner = await leaseOwnerPid(db, 'task:FaultSlow');
       return owner !== undefined && owner !== pid;
-    }, 15_000);
+    }, 15_000).catch(async (e: unknown) => {
+      paused.child?.kill('SIGCONT');
+      const all = await Promise.all(runners.map((r) => r.done));
+      throw new Error(`${(e as Error).message} (${Date.now() - stoppedAt} ms after SIGSTOP)\n${all.map((r) => r.stderr.split('\n').filter((l) => /lease|cluster|FaultSlow/.test(l)).slice(-15).join('\n')).join('\n----\n')}`);
+    });
     // Past the paused run's own end (6 s of work): when it resumes, it would write its bookkeeping at once.
     await sleep(7000);
   } finally {

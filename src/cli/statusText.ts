@@ -53,6 +53,19 @@ function problemLines(report: StatusReport, limits: HealthLimits): string[] {
   return problems;
 }
 
+/** Cluster mode: each runner with its heartbeat, and who holds which lease. */
+function clusterLines(report: StatusReport, tone: (t: Tone, text: string) => string): string[] {
+  const cluster = report.cluster;
+  if (cluster === null) return [];
+  const lines = [`Cluster: ${cluster.runners.filter((r) => r.alive).length} runner(s) alive (lease TTL ${humanDuration(cluster.ttlSeconds)}, renewed every ${humanDuration(cluster.renewSeconds)})`];
+  for (const r of cluster.runners) {
+    const state = r.alive ? `alive, heartbeat ${humanDuration(Math.floor(r.heartbeatAgeSeconds))} ago` : r.stopped !== null ? `stopped at ${r.stopped}` : `no heartbeat for ${humanDuration(Math.floor(r.heartbeatAgeSeconds))}`;
+    lines.push(tone(r.alive ? 'good' : 'warn', `  Runner ${r.runner}: ${state} (since ${r.started}, version ${r.version})`));
+  }
+  for (const l of cluster.leases) lines.push(`  Lease ${l.name}: ${l.runner} (epoch ${l.epoch}, ${humanDuration(Math.max(0, Math.ceil(l.expiresInSeconds)))} left)`);
+  return lines;
+}
+
 /**
  * The human form of a report; `colour` adds ANSI colours (a terminal that wants them). The verdict is
  * `health`'s (evaluateHealth: one source of truth), its lateness and age problems worded in human units.
@@ -91,6 +104,7 @@ export function statusLines(
   const byRunner = (r: string): string[] => report.tasks.filter((t) => t.runner === r).map(taskName);
   if (byRunner('php').length > 0) lines.push(`Run by iTop's PHP: ${byRunner('php').join(', ')}`);
   if (byRunner('none').length > 0) lines.push(tone('bad', `No runner: ${byRunner('none').join(', ')}`));
+  lines.push(...clusterLines(report, tone));
   const m = report.mailOutage;
   if (m !== null) {
     lines.push(tone('bad', `Mail server unreachable since ${m.since} (${m.failures} failed tries, mails kept queued), next try ${m.nextTry}: ${m.lastError}`));

@@ -11,6 +11,7 @@
  */
 import { ownTableDdl } from '../db/ownDdl.js';
 import { isMissingTable } from '../db/runHistory.js';
+import type { RowFence } from '../db/backgroundTasks.js';
 import type { Db, Queryable } from '../db/types.js';
 
 /** The unprefixed table name. */
@@ -159,4 +160,42 @@ export async function holder(db: Db, name: string): Promise<{ owner: string; epo
   }
   const row = rows[0];
   return row === undefined ? undefined : { owner: row.owner, epoch: Number(row.epoch), expires: String(row.expires) };
+}
+
+/** A live lease as the status shows it. */
+export interface LiveLease {
+  readonly name: string;
+  readonly owner: string;
+  readonly epoch: number;
+  /** Seconds until it expires unless renewed (database clock). */
+  readonly expiresInSeconds: number;
+}
+
+/** Every live lease (the maintenance flag included), by name; [] when no lease was ever claimed. */
+export async function liveLeases(db: Db): Promise<LiveLease[]> {
+  try {
+    const rows = await db.query<{ name: string; owner: string; epoch: string | number; left: string | number }>(
+      `SELECT name, owner, epoch, TIMESTAMPDIFF(MICROSECOND, NOW(3), expires) / 1000000 AS \`left\` FROM ${db.table(LEASE_TABLE)} ` +
+        'WHERE expires >= NOW(3) ORDER BY name',
+    );
+    return rows.map((r) => ({ name: r.name, owner: r.owner, epoch: Number(r.epoch), expiresInSeconds: Number(r.left) }));
+  } catch (e) {
+    if (isMissingTable(e)) return [];
+    throw e;
+  }
+}
+
+/**
+ * The fence of a bookkeeping UPDATE (src/db/backgroundTasks.ts updateTask): the task's row is written only
+ * joined to the lease row still held (owner, epoch, not expired), which the same statement changes
+ * (`writes + 1`, in Galera's write set, so a concurrent claim on another node fails one of the two at
+ * certification). One statement, autocommitted: unlike fenced()'s transaction, a runner paused between
+ * two statements holds no lock on the lease row that would make the runner taking over wait.
+ */
+export function fenceOf(db: Db, lease: Lease): RowFence {
+  return {
+    join: `JOIN ${db.table(LEASE_TABLE)} AS f ON f.name = ? AND f.owner = ? AND f.epoch = ? AND f.expires >= NOW(3)`,
+    params: [lease.name, lease.owner, lease.epoch],
+    set: 'f.writes = f.writes + 1',
+  };
 }

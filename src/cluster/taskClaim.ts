@@ -9,18 +9,16 @@
 import type { Logger } from 'pino';
 import { taskById, type NamedTaskRow } from '../db/backgroundTasks.js';
 import type { Db } from '../db/types.js';
-import { fencedDb } from './guarded.js';
 import { claim, release, renew, type Lease } from './leases.js';
 import type { ClusterSettings } from '../config/types.js';
 
 /** A lease name per task class. */
 export const taskLeaseName = (className: string): string => `task:${className}`;
 
-/** A claimed occurrence: run it with `db` (its writes fenced by the lease) before `keeper.signal` fires. */
+/** A claimed occurrence: its bookkeeping fenced by `lease` (leases.ts fenceOf), stopped when `keeper.signal` fires. */
 export interface ClaimedTask {
   readonly lease: Lease;
   readonly row: NamedTaskRow;
-  readonly db: Db;
   /** Set when the occurrence's previous run did not finish: who ran it (a runner id, or '' if unknown). */
   readonly takenOverFrom?: string;
   readonly keeper: LeaseKeeper;
@@ -51,7 +49,6 @@ export async function claimDueTask(
   return {
     lease,
     row: { ...fresh, class_name: row.class_name },
-    db: fencedDb(db, lease),
     ...(takenOver ? { takenOverFrom: lease.previous === owner ? '' : lease.previous } : {}),
     keeper,
     async done() {

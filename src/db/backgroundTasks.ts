@@ -1,4 +1,4 @@
-import type { Db, Queryable } from './types.js';
+import type { Db, Queryable, SqlParam } from './types.js';
 
 /** A row of `{p}priv_backgroundtask`. DECIMALs and DATETIMEs come back as strings. */
 export interface BackgroundTaskRow {
@@ -194,15 +194,38 @@ const UPDATABLE = new Set<string>([
   'system_user',
 ]);
 
-/** UPDATE of the given columns of one row, in a transaction as iTop does. No-op when nothing changed. */
-export async function updateTask(db: Db, id: number, changes: TaskUpdate, q: Queryable = db): Promise<void> {
+/**
+ * A row the UPDATE is joined to and changes together with the task's row, in one statement: cluster mode's
+ * lease fence (src/cluster/leases.ts fenceOf), which no pause of the client can split.
+ */
+export interface RowFence {
+  /** `JOIN <table> AS f ON ...` with `?` for `params`. */
+  readonly join: string;
+  readonly params: readonly SqlParam[];
+  /** The change of the joined row (`f.col = ...`). */
+  readonly set: string;
+}
+
+/**
+ * UPDATE of the given columns of one row, in a transaction as iTop does. No-op when nothing changed.
+ * With a fence, false (and nothing written) when the fence's row does not match.
+ */
+export async function updateTask(db: Db, id: number, changes: TaskUpdate, q: Queryable = db, fence?: RowFence): Promise<boolean> {
   const entries = Object.entries(changes).filter(([k, v]) => UPDATABLE.has(k) && v !== undefined);
-  if (entries.length === 0) return;
+  if (entries.length === 0) return true;
+  const values = entries.map(([, v]) => v as string | number | null);
+  if (fence !== undefined) {
+    const sets = entries.map(([k]) => `t.\`${k}\` = ?`).join(', ');
+    const r = await q.execute(`UPDATE ${db.table('priv_backgroundtask')} AS t ${fence.join} SET ${sets}, ${fence.set} WHERE t.id = ?`, [
+      ...fence.params,
+      ...values,
+      id,
+    ]);
+    return r.affectedRows > 0;
+  }
   const sets = entries.map(([k]) => `\`${k}\` = ?`).join(', ');
-  await q.execute(`UPDATE ${db.table('priv_backgroundtask')} SET ${sets} WHERE id = ?`, [
-    ...entries.map(([, v]) => v as string | number | null),
-    id,
-  ]);
+  await q.execute(`UPDATE ${db.table('priv_backgroundtask')} SET ${sets} WHERE id = ?`, [...values, id]);
+  return true;
 }
 
 /** One row by class name (the first one, as cron.php's map keeps positions). */

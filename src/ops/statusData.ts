@@ -3,6 +3,8 @@
  * the lock, and the depth of the queues the tasks drain. Shared by `itop-cron status --json`, web mode's
  * `--format json` and the metrics endpoint.
  */
+import { liveLeases } from '../cluster/leases.js';
+import { recentRunners } from '../cluster/runners.js';
 import type { Config } from '../config/types.js';
 import { tasksForStatus, type BackgroundTaskRow } from '../db/backgroundTasks.js';
 import { lockName } from '../db/lock.js';
@@ -77,6 +79,56 @@ export interface StatusReport {
   queues: QueueDepths;
   /** The mail server outage ExecAsyncTask is waiting out (src/mail/outage.ts); null when none is known. */
   mailOutage: MailOutageStatus | null;
+  /** Cluster mode's runners and leases (src/cluster/); null when `itop_cron.cluster` is off. */
+  cluster: ClusterStatus | null;
+}
+
+/** A runner of cluster mode, as the status shows it. */
+export interface RunnerStatus {
+  /** `host:pid`. */
+  runner: string;
+  id: string;
+  version: string;
+  started: string;
+  heartbeat: string;
+  heartbeatAgeSeconds: number;
+  /** Heartbeat younger than the lease TTL, and not stopped. */
+  alive: boolean;
+  stopped: string | null;
+}
+
+export interface ClusterStatus {
+  ttlSeconds: number;
+  renewSeconds: number;
+  /** The runners seen in the last hour, alive ones first. */
+  runners: RunnerStatus[];
+  /** Who holds which lease now (`task:<class>`, `resync`, `maintenance`). */
+  leases: Array<{ name: string; runner: string; epoch: number; expiresInSeconds: number }>;
+}
+
+/** How long a stopped or dead runner stays in the status. */
+const RUNNERS_SHOWN_SECONDS = 3600;
+
+/** `host:pid` of a runner id (`host:pid:random`). */
+const runnerLabel = (id: string): string => id.replace(/:[0-9a-f]+$/, '');
+
+/** Cluster mode's part of the status, or null when it is off. */
+async function clusterStatus(db: Db, config: Config): Promise<ClusterStatus | null> {
+  const settings = config.cluster;
+  if (settings === undefined) return null;
+  const runners = (await recentRunners(db, RUNNERS_SHOWN_SECONDS)).map((r) => ({
+    runner: `${r.host}:${r.pid}`,
+    id: r.id,
+    version: r.version,
+    started: r.started,
+    heartbeat: r.heartbeat,
+    heartbeatAgeSeconds: Math.round(r.heartbeatAge * 10) / 10,
+    alive: r.stopped === null && r.heartbeatAge <= settings.ttlSeconds,
+    stopped: r.stopped,
+  }));
+  runners.sort((a, b) => Number(b.alive) - Number(a.alive));
+  const leases = (await liveLeases(db)).map((l) => ({ name: l.name, runner: runnerLabel(l.owner), epoch: l.epoch, expiresInSeconds: Math.round(l.expiresInSeconds * 10) / 10 }));
+  return { ttlSeconds: settings.ttlSeconds, renewSeconds: settings.renewSeconds, runners, leases };
 }
 
 const NO_RUN_MIN = 99999.999;
@@ -235,6 +287,7 @@ export async function statusJson(
     tasks: list,
     queues: await queueDepths(db, nowLocal),
     mailOutage: await mailOutageStatus(db, clock),
+    cluster: await clusterStatus(db, config),
   };
 }
 
@@ -268,6 +321,10 @@ export function evaluateHealth(report: StatusReport, limits: HealthLimits): Heal
     problems.push(`the mail server has been unreachable for ${mail.durationSeconds}s (since ${mail.since}, limit ${limits.maxLatenessSeconds}s)`);
   }
   const age = report.cron.lastRunAgeSeconds;
+  const cluster = report.cluster;
+  if (cluster !== null && !cluster.runners.some((r) => r.alive)) {
+    problems.push(`no itop-cron runner is alive (cluster mode: no heartbeat in the last ${cluster.ttlSeconds}s)`);
+  }
   if (age === null) problems.push('no task has ever run');
   else if (age > limits.maxAgeSeconds) {
     problems.push(`no task has run for ${age}s (last run ${report.cron.lastRun ?? ''}, limit ${limits.maxAgeSeconds}s)`);

@@ -2,7 +2,7 @@
  * The pass gate of cluster mode (issue 15; lanes.ts runs the passes): the pass statement also reads the
  * database's clock (the runners' own clocks never count), the cluster-wide maintenance flag and the cron
  * lock's holder; a due task is this runner's only once it holds the task's lease (src/cluster/taskClaim.ts),
- * and everything the run writes for it goes through that lease's fence.
+ * and the task's bookkeeping is written only while that lease is still this runner's (leases.ts fenceOf).
  */
 import { clusterDueTasks } from '../db/backgroundTasks.js';
 import { LEASE_TABLE } from '../cluster/leases.js';
@@ -38,7 +38,7 @@ export function clusterGate(env: RunEnv, member: ClusterMember, lockName: string
       }
       const runner = { label: member.me.label, ...(claimed.takenOverFrom !== undefined ? { takenOverFrom: claimed.takenOverFrom } : {}) };
       return {
-        env: { ...env, db: claimed.db, runner },
+        env: { ...env, fence: claimed.lease, runner },
         row: claimed.row,
         watch: ALWAYS_HELD,
         interrupt: claimed.keeper.signal,

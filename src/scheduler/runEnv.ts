@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { ClusterMember } from '../cluster/member.js';
+import type { Lease } from '../cluster/leases.js';
 import type { Config } from '../config/types.js';
 import type { Db } from '../db/types.js';
 import type { PhpBridge } from '../php/bridge.js';
@@ -31,4 +32,6 @@ export interface RunEnv {
   /** Cluster mode (src/cluster/member.ts): this runner, and what the history says of the task being run. */
   readonly cluster?: ClusterMember;
   readonly runner?: { readonly label: string; readonly takenOverFrom?: string };
+  /** Cluster mode: the lease of the task being run, which fences its bookkeeping (src/cluster/leases.ts fenceOf). */
+  readonly fence?: Lease;
 }

@@ -1,5 +1,6 @@
 import { userInfo } from 'node:os';
 import { LeaseLostError } from '../cluster/guarded.js';
+import { fenceOf } from '../cluster/leases.js';
 import { NEVER, updateTask, type BackgroundTaskRow, type TaskUpdate } from '../db/backgroundTasks.js';
 import { coerceError, DbGoneAwayError, ProcessFatalError, ProcessInvalidConfigError } from '../errors.js';
 import { messageText } from '../output/text.js';
@@ -29,6 +30,18 @@ export function systemUser(): string {
   } catch {
     return process.env['USERNAME'] ?? process.env['USER'] ?? '';
   }
+}
+
+/**
+ * The writes of a task's row; in cluster mode fenced by the task's lease, LeaseLostError (nothing
+ * written) when another runner took the task over.
+ */
+function bookkeeping(env: RunEnv, id: number): (changes: TaskUpdate) => Promise<void> {
+  const lease = env.fence;
+  return async (changes) => {
+    if (await updateTask(env.db, id, changes, env.db, lease === undefined ? undefined : fenceOf(env.db, lease))) return;
+    if (lease !== undefined) throw new LeaseLostError(lease);
+  };
 }
 
 /** `%.3f` as PHP's sprintf formats it. */
@@ -81,10 +94,11 @@ export async function runTask(
   cronTimeLimitMs: number,
   interrupt?: AbortSignal,
 ): Promise<TaskRunResult> {
-  const { db, clock, config, log } = env;
+  const { clock, config, log } = env;
   const startMs = clock.nowMs();
   const plannedLocal = row.next_run_date;
-  await updateTask(db, row.id, { latest_run_date: clock.format(startMs), system_user: systemUser(), running: 1 });
+  const write = bookkeeping(env, row.id);
+  await write({ latest_run_date: clock.format(startMs), system_user: systemUser(), running: 1 });
   await notifyObserver(log, 'taskStarted', () => env.observer?.taskStarted?.(task.className, plannedLocal));
 
   const limitMs = taskTimeLimitMs(task, env, cronTimeLimitMs);
@@ -125,7 +139,7 @@ export async function runTask(
     changes.next_run_date = NEVER;
   }
   try {
-    await updateTask(db, row.id, changes);
+    await write(changes);
   } catch (e) {
     // A server that stopped answering: the row keeps running = 1, which the next start clears. (A lost
     // cluster lease is no error of this run: passParts.ts says what happened.)
