@@ -56,6 +56,13 @@ export interface GaleraCluster {
   readonly dir: string;
   /** Milliseconds from the first install-db to the third node Synced. */
   readonly startMs: number;
+  /**
+   * Stops node `index` (1-3): SIGTERM, a clean shutdown that leaves the cluster, or SIGKILL, a crash; the
+   * other two keep the primary component. Its clients see their connections end.
+   */
+  stopNode(index: number, signal?: 'SIGTERM' | 'SIGKILL'): Promise<void>;
+  /** Starts a stopped node `index` again: it rejoins the running cluster (IST or SST) and resolves once Synced. */
+  startNode(index: number): Promise<void>;
   /** Shuts the nodes down (joiners first) and removes the directory. */
   stop(): Promise<void>;
 }
@@ -183,10 +190,11 @@ function waitExit(child: ChildProcess, ms: number): Promise<boolean> {
   });
 }
 
-async function stopNode(node: LiveNode): Promise<void> {
+async function stopNode(node: LiveNode, signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<void> {
   const child = node.child;
   if (child !== undefined && child.exitCode === null && child.signalCode === null) {
-    child.kill('SIGTERM');
+    if (signal === 'SIGKILL') killGroup(child);
+    else child.kill('SIGTERM');
     if (!(await waitExit(child, 30_000))) {
       killGroup(child);
       await waitExit(child, 10_000);
@@ -234,6 +242,20 @@ export async function startGaleraCluster(): Promise<GaleraCluster> {
     rmSync(root, { recursive: true, force: true, maxRetries: 3 });
     roots.delete(root);
   };
+  const startNode = async (node: LiveNode, bootstrap: boolean): Promise<void> => {
+    const args = nodeArgs(node.dir, node.index, ports, user);
+    if (bootstrap) args.push('--wsrep-new-cluster');
+    // Its own process group: killGroup() reaches the rsync processes of an SST too.
+    node.child = spawn(mariadbd, args, { stdio: 'ignore', detached: true });
+    node.child.unref();
+    live.add(node);
+    await waitSynced(node, 90_000);
+  };
+  const byIndex = (index: number): LiveNode => {
+    const node = nodes[index - 1];
+    if (node === undefined) throw new RangeError(`no galera node ${index}`);
+    return node;
+  };
   try {
     // allSettled: a failed install-db must not leave the others writing into the directory stop() removes.
     const inits = await Promise.allSettled(nodes.map(async (node) => {
@@ -243,22 +265,23 @@ export async function startGaleraCluster(): Promise<GaleraCluster> {
       if (as !== undefined) chownTree(node.dir, as.uid, as.gid);
     }));
     for (const r of inits) if (r.status === 'rejected') throw r.reason;
-    for (const node of nodes) {
-      const args = nodeArgs(node.dir, node.index, ports, user);
-      if (node.index === 1) args.push('--wsrep-new-cluster');
-      // Its own process group: killGroup() reaches the rsync processes of an SST too.
-      node.child = spawn(mariadbd, args, { stdio: 'ignore', detached: true });
-      node.child.unref();
-      live.add(node);
-      await waitSynced(node, 90_000);
-    }
+    for (const node of nodes) await startNode(node, node.index === 1);
   } catch (e) {
     // The start-up error is the one to report, not a failure of the clean-up after it.
     await stop().catch(() => undefined);
     throw e;
   }
   const startMs = Date.now() - started;
-  return { nodes, dir: root, startMs, stop };
+  return {
+    nodes, dir: root, startMs, stop,
+    stopNode: (index, signal) => stopNode(byIndex(index), signal),
+    async startNode(index) {
+      const node = byIndex(index);
+      if (node.child !== undefined && node.child.exitCode === null && node.child.signalCode === null) return;
+      // A node that was never the only one left rejoins the others; it never bootstraps a new cluster.
+      await startNode(node, false);
+    },
+  };
 }
 
 
