@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: itop-cron measured against its floors on a throwaway MariaDB and SMTP sink, one table
  * printed and recorded in bench/RESULTS.md. Never part of `npm test`. Knobs: BENCH_MINUTES, BENCH_REPS,
- * BENCH_IDLE_SECONDS, BENCH_ONLY (see lib/options.ts).
+ * BENCH_IDLE_SECONDS, BENCH_CLUSTER_CLASSES, BENCH_CLUSTER_SECONDS, BENCH_ONLY (see lib/options.ts).
  */
 import { describeMachine } from './lib/machine.js';
 import { benchOptions, FIGURES, type BenchOptions, type FigureId } from './lib/options.js';
@@ -9,6 +9,7 @@ import { textTable, type ResultRow } from './lib/report.js';
 import { saveResults, type GroupResult } from './lib/results.js';
 import { startBenchServer, type BenchServer } from './lib/server.js';
 import { asyncMailFigures } from './figures/asyncMail.js';
+import { clusterFigures } from './figures/cluster.js';
 import { consoleFigures } from './figures/console.js';
 import { idlePassFigures } from './figures/idlePass.js';
 import { inlineImageGCFigures } from './figures/inlineImageGC.js';
@@ -52,6 +53,12 @@ const RUNNERS: Partial<Record<FigureId, Runner>> = {
     ...(await phpBridgeFigures(s, o.reps)),
     settings: `median of ${o.reps} alternated 10 s runs of each side (real iTop 3.2 tree, real cron.php), hung task ${Math.min(o.reps, 3)} runs`,
   }),
+  cluster: async (s, o) => {
+    const failovers = Math.max(10, o.reps * 2);
+    const idleSeconds = Math.min(o.idleSeconds, 30);
+    const r = await clusterFigures(s, { failovers, idleSeconds, tickClasses: o.clusterClasses, tickSeconds: o.clusterSeconds, lanes: 6 });
+    return { ...r, settings: `failover median of ${failovers} kills on a 3-node Galera cluster on loopback; idle windows of ${idleSeconds} s; exactly-once ${o.clusterClasses} tasks × ${o.clusterSeconds} s` };
+  },
 };
 
 async function main(): Promise<number> {

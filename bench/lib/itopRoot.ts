@@ -12,10 +12,17 @@ const php = (v: string | number | boolean): string =>
 
 /** Writes the root and returns its path; `settings` go into $MySettings next to the database settings. */
 export function makeItopRoot(db: BenchDb, settings: Record<string, string | number | boolean> = {}): string {
+  return writeItopRoot({ host: db.settings.host, user: db.settings.user, password: db.settings.password, name: db.name }, settings);
+}
+
+/** The same for any database (a Galera node of the cluster figures). */
+export function writeItopRoot(
+  db: { host: string; user: string; password: string; name: string }, settings: Record<string, string | number | boolean> = {},
+): string {
   const root = mkdtempSync(join(tmpdir(), 'itop-cron-bench-root-'));
   for (const dir of ['conf/production', 'data', 'log']) mkdirSync(join(root, dir), { recursive: true });
   const all: Record<string, string | number | boolean> = {
-    db_host: db.settings.host, db_user: db.settings.user, db_pwd: db.settings.password, db_name: db.name,
+    db_host: db.host, db_user: db.user, db_pwd: db.password, db_name: db.name,
     db_subname: '', timezone: 'UTC', ...settings,
   };
   const body = Object.entries(all).map(([k, v]) => `\t'${k}' => ${php(v)},`).join('\n');

@@ -1,7 +1,7 @@
 /** The knobs of `npm run bench`, all from the environment so that `npm run bench` needs no arguments. */
 
 /** The figure groups, in the order they run. */
-export const FIGURES = ['startup', 'status', 'idle', 'mail', 'gc', 'stopwatch', 'console', 'long', 'php'] as const;
+export const FIGURES = ['startup', 'status', 'idle', 'mail', 'gc', 'stopwatch', 'console', 'long', 'php', 'cluster'] as const;
 export type FigureId = (typeof FIGURES)[number];
 
 export interface BenchOptions {
@@ -11,6 +11,10 @@ export interface BenchOptions {
   readonly reps: number;
   /** BENCH_IDLE_SECONDS: the idle-pass window, default 60. */
   readonly idleSeconds: number;
+  /** BENCH_CLUSTER_CLASSES: 1-second tasks of the cluster group's exactly-once run, default 50. */
+  readonly clusterClasses: number;
+  /** BENCH_CLUSTER_SECONDS: length of that run (s), default 220 (50 × 220 ≈ 11,000 occurrences). */
+  readonly clusterSeconds: number;
   /** BENCH_ONLY: comma-separated figure groups to run (default all). */
   readonly only: ReadonlySet<FigureId>;
 }
@@ -33,6 +37,8 @@ export function benchOptions(env: NodeJS.ProcessEnv = process.env): BenchOptions
     minutes: positive(env, 'BENCH_MINUTES', 10),
     reps: Math.round(positive(env, 'BENCH_REPS', 5)),
     idleSeconds: positive(env, 'BENCH_IDLE_SECONDS', 60),
+    clusterClasses: Math.round(positive(env, 'BENCH_CLUSTER_CLASSES', 50)),
+    clusterSeconds: Math.round(positive(env, 'BENCH_CLUSTER_SECONDS', 220)),
     only: new Set((onlyRaw.length > 0 ? onlyRaw : FIGURES) as FigureId[]),
   };
 }
