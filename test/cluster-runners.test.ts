@@ -195,10 +195,11 @@ test('three runners on three nodes for 5 minutes (default leases): every occurre
   const g2 = gaps(tick2, 2);
   const perRunner = pids.map((pid) => rows.filter((r) => r.host.endsWith(`:${pid}`)).length);
   t.diagnostic(`${wallS.toFixed(0)} s: ClusterTick1 ${tick1.length} runs (${g1.count} skipped occurrences ${g1.first.join(', ')}), ClusterTick2 ${tick2.length} (${g2.count} skipped); runs per runner ${perRunner.join(' / ')}`);
-  // 300 s of a 1-second task: a run per second, but for the skipped occurrences cron.php's rule allows
-  // (one whose time passed before the previous run ended); a few in 300, not a stalled schedule.
-  assert.ok(tick1.length >= 270, `the 1-second task kept its schedule (${tick1.length} runs)`);
-  assert.ok(g1.count <= 30, `few skipped occurrences (${g1.count})`);
+  // 300 s of a 1-second task: a run per second (300 runs, none skipped, when measured alone). A run that
+  // starts more than a second late skips an occurrence by cron.php's rule; the bound leaves room for that
+  // on a 2-core machine that runs the other cluster test files (each a Galera cluster) meanwhile.
+  assert.ok(tick1.length >= 285, `the 1-second task kept its schedule (${tick1.length} runs)`);
+  assert.ok(g1.count <= 10, `few skipped occurrences (${g1.count})`);
   assert.ok(perRunner.every((n) => n >= 10), `the runs spread over the three runners (${perRunner.join(' / ')})`);
   const perClass = await db.rows<{ class_name: string; n: number }>('SELECT class_name, COUNT(*) AS n FROM priv_backgroundtask GROUP BY class_name HAVING n > 1');
   assert.deepEqual(perClass, [], 'one registry row per class');
@@ -314,6 +315,14 @@ test('a Galera node stopped: its runner stops writing and ends with one line, th
       assert.ok(n >= runs.length && n <= runs.length + 1, `${cls}: ${n} executions for ${runs.length} recorded runs`);
       assert.ok(others.length >= 5, `${cls} kept running on nodes 1 and 2 (${others.length} runs)`);
     }
+    // A task node 3's runner was in the middle of (its row still `running`) is taken over by another runner
+    // once its lease expires: every row ends not running, and the takeover names node 3's runner.
+    const inFlight = /thrown when processing (\S+)/.exec(r3.stdout)?.[1]?.replace(/\\\\/g, '\\');
+    if (inFlight !== undefined) {
+      const takeover = rows.find((r) => r.class_name === inFlight && (r.message ?? '').startsWith('[taken over: the previous run, by ') && (r.message ?? '').includes(`:${cutPid}:`));
+      assert.ok(takeover, `${inFlight}, cut off in the middle, was taken over: ${JSON.stringify(rows.filter((r) => r.class_name === inFlight))}`);
+    }
+    assert.deepEqual(await db.rows('SELECT class_name FROM priv_backgroundtask WHERE running = 1'), [], 'no row left running');
     const tick1After = rows.filter((r) => r.class_name === 'ClusterTick1' && !r.host.endsWith(`:${cutPid}`)).length;
     t.diagnostic(`runs by node 3's runner before its node died: ${byCut.length}; ClusterTick1 runs on nodes 1-2 in all: ${tick1After} (${lastSeconds.toFixed(0)} s after the stop)`);
   } finally {
