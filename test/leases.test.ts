@@ -50,3 +50,15 @@ test('a TTL that is not a positive number of seconds is refused before anything 
   }
   assert.deepEqual(await tdb.query('SHOW TABLES'), []);
 });
+
+test('previous: the holder a claim replaced when it let the lease expire; \'\' after a release', async (t) => {
+  const { db } = await setup(t);
+  const a = await claim(db, 'task:Bar', 'host-a:1', 0.3);
+  assert.equal(a?.previous, '', 'the first claim ever');
+  await new Promise((r) => setTimeout(r, 400));
+  const b = await claim(db, 'task:Bar', 'host-b:2', 10);
+  assert.equal(b?.previous, 'host-a:1', 'a let it expire (died, paused, cut off): b takes it over from a');
+  assert.equal(await release(db, b!), true);
+  const c = await claim(db, 'task:Bar', 'host-c:3', 10);
+  assert.equal(c?.previous, '', 'b released it: nobody to take anything over from');
+});

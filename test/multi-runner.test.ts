@@ -226,6 +226,18 @@ test('a runner paused (SIGSTOP) past its TTL, then resumed, writes nothing with 
   assert.deepEqual(row.map((r) => [Number(r.running), Number(r.total_exec_count)]), [[0, 1]], 'the paused runner did not write over the new owner\'s bookkeeping');
 });
 
+test('a task whose run failed (its row left running, as cron.php leaves it) is no takeover: the next run is recorded as a plain run', { timeout: 60_000 }, async (t) => {
+  const { db, params } = await setup(t);
+  const root = makeItopRoot(db, { ...CLUSTER, cron_max_execution_time: 5 });
+  const r = await startRunner(db, params, root, { ITOP_CRON_EXTENSIONS: faultModule('flaky.mjs') }).done;
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  const runs = await history(db, 'FaultFlaky');
+  assert.ok(runs.length >= 2, `the failed run and at least one after it: ${JSON.stringify(runs)}`);
+  assert.match(runs[0]!.message ?? '', /^Processing failed with message: flaky: the first run fails/);
+  for (const later of runs.slice(1)) assert.match(later.message ?? '', /^run \d+ went well$/, 'no "[taken over" note: the failed run did finish');
+  assert.doesNotMatch(r.stderr, /taking over a run/);
+});
+
 test('a maintenance flag seen by one runner stops the runners of the other hosts too', { timeout: 60_000 }, async (t) => {
   const { db, params } = await setup(t);
   const hostA = makeItopRoot(db, { ...CLUSTER, cron_max_execution_time: 40 });

@@ -23,7 +23,11 @@ export interface Lease {
   readonly owner: string;
   /** The fencing token: grows at every claim, by anyone. */
   readonly epoch: number;
-  /** Who held it before this claim ('' for the first claim ever, `owner` for a re-claim). */
+  /**
+   * Who held it before this claim when that holder let it expire instead of releasing it (it died, was
+   * paused or cut off past the TTL): `owner` for a re-claim of one's own; '' when the lease was free
+   * (released, or never claimed).
+   */
   readonly previous: string;
 }
 
@@ -107,11 +111,15 @@ export async function renew(db: Db, lease: Lease, ttlSeconds: number): Promise<b
   }, false);
 }
 
-/** Gives a held lease up at once (expires now), so another runner need not wait for the TTL. */
+/**
+ * Gives a held lease up at once (expires now), so another runner need not wait for the TTL. The owner is
+ * blanked: the next claim's `previous` is '', which tells a holder that ended its work (a task that failed
+ * included, whose row cron.php's rule leaves `running`) from one that died in the middle of it.
+ */
 export async function release(db: Db, lease: Lease): Promise<boolean> {
   return orLost(async () => {
     const r = await db.execute(
-      `UPDATE ${db.table(LEASE_TABLE)} SET expires = NOW(3) - INTERVAL 0.001 SECOND WHERE ${HELD}`,
+      `UPDATE ${db.table(LEASE_TABLE)} SET owner = '', expires = NOW(3) - INTERVAL 0.001 SECOND WHERE ${HELD}`,
       [lease.name, lease.owner, lease.epoch],
     );
     return r.affectedRows === 1;

@@ -3,8 +3,9 @@
  * lease (`task:<class>`), which renews it while the task runs and releases it at the end. Right after the
  * claim the row is read again: a runner that read the row as due before another finished it sees its new
  * `next_run_date` and leaves it (the previous holder's bookkeeping was committed before its release, and a
- * Galera node applies write sets in the cluster's order). A row still `running` after the claim is a run
- * whose runner died (or stopped renewing): it is taken over, at least once rather than never.
+ * Galera node applies write sets in the cluster's order). A row still `running` after the claim of a lease
+ * its previous holder let expire is a run whose runner died (or stopped renewing): it is taken over, at
+ * least once rather than never.
  */
 import type { Logger } from 'pino';
 import { taskById, type NamedTaskRow } from '../db/backgroundTasks.js';
@@ -45,7 +46,9 @@ export async function claimDueTask(
     return undefined;
   }
   const keeper = keepLease(db, lease, settings, log);
-  const takenOver = Number(fresh.running) === 1;
+  // `running` also stays 1 after a run that failed (cron.php's rule), whose runner released the lease:
+  // only a lease that expired under its holder means a run that did not finish.
+  const takenOver = Number(fresh.running) === 1 && lease.previous !== '';
   return {
     lease,
     row: { ...fresh, class_name: row.class_name },
