@@ -270,3 +270,16 @@ test('runners whose clocks are 30 s ahead and 30 s behind schedule on the databa
   const wrong = tick1.filter((r) => Math.abs(Date.parse(r.started.replace(' ', 'T')) - Date.parse(r.planned.replace(' ', 'T'))) > 5000);
   assert.deepEqual(wrong, [], 'every run started within seconds of its planned time, on one clock');
 });
+
+test('a lease TTL not above twice its renewal period is refused in one line (exit 254), before anything runs', { timeout: 30_000 }, async (t) => {
+  const { db, params } = await setup(t);
+  const root = makeItopRoot(db, { ...CLUSTER, 'itop_cron.cluster_ttl_seconds': 2, 'itop_cron.cluster_renew_seconds': 1 });
+  const r = await startRunner(db, params, root).done;
+  assert.equal(r.code, 254, r.stdout + r.stderr);
+  assert.match(r.stdout + r.stderr, /Invalid value for 'itop_cron\.cluster_ttl_seconds': 2 \(expected more than twice itop_cron\.cluster_renew_seconds, 1\)/);
+  assert.doesNotMatch(r.stdout + r.stderr, /\n\s+at /, 'no stack trace');
+  const bad = await startRunner(db, params, makeItopRoot(db, { ...CLUSTER, 'itop_cron.cluster_renew_seconds': 'soon' })).done;
+  assert.equal(bad.code, 254);
+  assert.match(bad.stdout + bad.stderr, /Invalid value for 'itop_cron\.cluster_renew_seconds': 'soon'/);
+  assert.equal((await history(db)).length, 0);
+});
