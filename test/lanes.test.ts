@@ -6,6 +6,7 @@ import test from 'node:test';
 import { cliEnv, makeItopRoot, runCli, writeParamFile } from './helpers/cli.js';
 import { faultModule } from './helpers/fault.js';
 import { createAdminUser, createTestDb } from './helpers/testDb.js';
+import { createClock } from '../src/time/clock.js';
 
 interface TaskRun {
   task: string;
@@ -51,4 +52,36 @@ test('with two lanes a slow task does not delay the others; with one, it does (c
   assert.ok(meanwhile.length >= 3, `two lanes: InlineImageGC kept running (${meanwhile.length} times)`);
   const rows = await db.query<{ class_name: string; running: number }>(`SELECT class_name, running FROM ${db.table('priv_backgroundtask')}`);
   assert.ok(rows.every((r) => Number(r.running) === 0), 'every task finished before the run ended');
+});
+
+test('max_parallel=3 with a 30 s task: the 1-second and 2-second tasks keep their schedule (lateness p99 ≤ cron_sleep + 100 ms)', { timeout: 120_000 }, async (t) => {
+  const db = await createTestDb(t);
+  const pwd = 'Lanes.Pa55-word';
+  await createAdminUser(db, { login: 'admin', password: pwd, admin: true });
+  const params = writeParamFile(`auth_user=admin\nauth_pwd=${pwd}\n`);
+  const root = makeItopRoot(db, { cron_sleep: 1, 'itop_cron.max_parallel': 3 });
+  const r = await runCli([`--param_file=${params}`, `--itop_root=${root}`], {
+    env: cliEnv(db, {
+      ITOP_CRON_MAX_EXECUTION_TIME: '36',
+      ITOP_CRON_LOG_LEVEL: 'debug',
+      ITOP_CRON_EXTENSIONS: `${faultModule('slow.mjs')},${faultModule('ticks.mjs')}`,
+      FAULT_SLOW_SECONDS: '30',
+    }),
+    timeoutMs: 90_000,
+  });
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  const clock = createClock('Europe/Paris');
+  const lines = r.stderr.split('\n').filter((l) => l.includes('"msg":"task run"')).map((l) => JSON.parse(l) as TaskRun & { time: number; duration: number; planned: string });
+  const slow = lines.find((x) => x.task === 'FaultSlow');
+  assert.ok(slow !== undefined && slow.outcome === 'success' && slow.duration >= 30, 'the 30 s task ran to its end');
+  const slowStart = slow.time - slow.duration * 1000;
+  // The runs planned while the slow task ran: their start (log time − duration) against their planned time.
+  const lateness = lines
+    .filter((x) => (x.task === 'ClusterTick1' || x.task === 'ClusterTick2') && clock.parse(x.planned) > slowStart)
+    .map((x) => x.time - x.duration * 1000 - clock.parse(x.planned))
+    .sort((a, b) => a - b);
+  assert.ok(lateness.length >= 40, `the quick tasks ran during the slow one (${lateness.length} runs)`);
+  const p99 = lateness[Math.min(lateness.length - 1, Math.ceil(lateness.length * 0.99) - 1)]!;
+  t.diagnostic(`${lateness.length} runs of the 1 s and 2 s tasks during the 30 s task: lateness p50 ${lateness[Math.floor(lateness.length / 2)]} ms, p99 ${p99} ms, max ${lateness.at(-1)} ms`);
+  assert.ok(p99 <= 1000 + 100, `lateness p99 ${p99} ms ≤ cron_sleep + 100 ms`);
 });

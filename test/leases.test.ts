@@ -28,7 +28,7 @@ test('holder() on a database where no lease was ever claimed: undefined, and no 
 test('claim, renew, release, claim again: the table with the prefix, one epoch per claim, released means free', async (t) => {
   const { tdb, db } = await setup(t);
   const a = await claim(db, 'task:Foo', 'host-a:1', 10);
-  assert.deepEqual(a, { name: 'task:Foo', owner: 'host-a:1', epoch: 1 });
+  assert.deepEqual(a, { name: 'task:Foo', owner: 'host-a:1', epoch: 1, previous: '' });
   assert.equal((await tdb.query(`SHOW TABLES LIKE 'p\\_${LEASE_TABLE}'`)).length, 1);
   assert.equal(await claim(db, 'task:Foo', 'host-b:2', 10), undefined, 'held by a');
   assert.equal(await renew(db, a, 10), true);
@@ -38,6 +38,7 @@ test('claim, renew, release, claim again: the table with the prefix, one epoch p
   assert.equal(await renew(db, a, 10), false, 'a released lease is not renewed');
   const b = await claim(db, 'task:Foo', 'host-b:2', 10);
   assert.equal(b?.epoch, 2, 'the next claim, the next epoch');
+  assert.equal(b?.previous, 'host-a:1', 'who held it before');
   const again = await claim(db, 'task:Foo', 'host-b:2', 10);
   assert.equal(again?.epoch, 3, "the holder's own claim starts a new epoch too");
   assert.equal(await renew(db, b!, 10), false, 'and the old epoch is no longer held');

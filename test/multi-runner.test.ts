@@ -162,15 +162,27 @@ async function leaseOwnerPid(db: TestDb, name: string): Promise<number | undefin
   return m === null ? undefined : Number(m[1]);
 }
 
-test('kill -9 of the runner of a long task: another runner takes it over within TTL + cron_sleep, and the history says so', { timeout: 120_000 }, async (t) => {
+/** Two runners with FaultSlow (`seconds` long): the one that claimed it, once it has. */
+async function twoRunnersOnSlow(t: test.TestContext, seconds: number, maxExecution: number): Promise<{ db: TestDb; runners: Runner[]; pid: number; holder: Runner & { child: ChildProcess } }> {
   const { db, params } = await setup(t);
-  const env = { ITOP_CRON_EXTENSIONS: faultModule('slow.mjs'), FAULT_SLOW_SECONDS: '8' };
-  const runners = [0, 1].map(() => startRunner(db, params, makeItopRoot(db, { ...CLUSTER, cron_max_execution_time: 30 }), env));
+  const env = { ITOP_CRON_EXTENSIONS: faultModule('slow.mjs'), FAULT_SLOW_SECONDS: String(seconds) };
+  const runners = [0, 1].map(() => startRunner(db, params, makeItopRoot(db, { ...CLUSTER, cron_max_execution_time: maxExecution }), env));
   let pid: number | undefined;
   await waitFor('a runner holding FaultSlow', async () => (pid = await leaseOwnerPid(db, 'task:FaultSlow')) !== undefined, 20_000);
-  const victim = runners.find((r) => r.child?.pid === pid);
-  assert.ok(victim !== undefined, `the lease's owner (pid ${pid}) is one of the runners`);
-  victim.child?.kill('SIGKILL');
+  const holder = runners.find((r) => r.child?.pid === pid);
+  assert.ok(pid !== undefined && holder?.child !== undefined, `the lease's owner (pid ${pid}) is one of the runners`);
+  return { db, runners, pid, holder: holder as Runner & { child: ChildProcess } };
+}
+
+/** FaultSlow's registry row: [running, total_exec_count]. */
+async function slowRow(db: TestDb): Promise<number[][]> {
+  const row = await db.query<{ running: number; total_exec_count: number }>(`SELECT running, total_exec_count FROM ${db.table('priv_backgroundtask')} WHERE class_name = 'FaultSlow'`);
+  return row.map((r) => [Number(r.running), Number(r.total_exec_count)]);
+}
+
+test('kill -9 of the runner of a long task: another runner takes it over within TTL + cron_sleep, and the history says so', { timeout: 120_000 }, async (t) => {
+  const { db, runners, pid, holder: victim } = await twoRunnersOnSlow(t, 8, 30);
+  victim.child.kill('SIGKILL');
   const killedAt = Date.now();
   let newOwner: number | undefined;
   await waitFor('the other runner taking FaultSlow over', async () => {
@@ -187,18 +199,11 @@ test('kill -9 of the runner of a long task: another runner takes it over within 
   assert.equal(slow.length, 1, 'one recorded run: the killed one never finished');
   assert.match(slow[0]!.message ?? '', /^\[taken over: the previous run, by \S+:\d+:[0-9a-f]+, did not finish\] done after/);
   assert.doesNotMatch(slow[0]!.host, new RegExp(`:${pid}$`));
-  const row = await db.query<{ running: number; total_exec_count: number }>(`SELECT running, total_exec_count FROM ${db.table('priv_backgroundtask')} WHERE class_name = 'FaultSlow'`);
-  assert.deepEqual(row.map((r) => [Number(r.running), Number(r.total_exec_count)]), [[0, 1]]);
+  assert.deepEqual(await slowRow(db), [[0, 1]]);
 });
 
 test('a runner paused (SIGSTOP) past its TTL, then resumed, writes nothing with its old lease', { timeout: 120_000 }, async (t) => {
-  const { db, params } = await setup(t);
-  const env = { ITOP_CRON_EXTENSIONS: faultModule('slow.mjs'), FAULT_SLOW_SECONDS: '6' };
-  const runners = [0, 1].map(() => startRunner(db, params, makeItopRoot(db, { ...CLUSTER, cron_max_execution_time: 25 }), env));
-  let pid: number | undefined;
-  await waitFor('a runner holding FaultSlow', async () => (pid = await leaseOwnerPid(db, 'task:FaultSlow')) !== undefined, 20_000);
-  const paused = runners.find((r) => r.child?.pid === pid);
-  assert.ok(paused?.child !== undefined);
+  const { db, runners, pid, holder: paused } = await twoRunnersOnSlow(t, 6, 25);
   paused.child.kill('SIGSTOP');
   const stoppedAt = Date.now();
   try {
@@ -222,8 +227,7 @@ test('a runner paused (SIGSTOP) past its TTL, then resumed, writes nothing with 
   const slow = await history(db, 'FaultSlow');
   assert.equal(slow.length, 1, `only the new owner's run is recorded: ${JSON.stringify(slow)}`);
   assert.doesNotMatch(slow[0]!.host, new RegExp(`:${pid}$`));
-  const row = await db.query<{ running: number; total_exec_count: number }>(`SELECT running, total_exec_count FROM ${db.table('priv_backgroundtask')} WHERE class_name = 'FaultSlow'`);
-  assert.deepEqual(row.map((r) => [Number(r.running), Number(r.total_exec_count)]), [[0, 1]], 'the paused runner did not write over the new owner\'s bookkeeping');
+  assert.deepEqual(await slowRow(db), [[0, 1]], 'the paused runner did not write over the new owner\'s bookkeeping');
 });
 
 test('a task whose run failed (its row left running, as cron.php leaves it) is no takeover: the next run is recorded as a plain run', { timeout: 60_000 }, async (t) => {
@@ -281,4 +285,35 @@ test('runners whose clocks are 30 s ahead and 30 s behind schedule on the databa
   // Dates are the database's clock: each run started within seconds of its planned time (iTop-local both).
   const wrong = tick1.filter((r) => Math.abs(Date.parse(r.started.replace(' ', 'T')) - Date.parse(r.planned.replace(' ', 'T'))) > 5000);
   assert.deepEqual(wrong, [], 'every run started within seconds of its planned time, on one clock');
+});
+
+test('a lease TTL not above twice its renewal period is refused in one line (exit 254), before anything runs', { timeout: 30_000 }, async (t) => {
+  const { db, params } = await setup(t);
+  const root = makeItopRoot(db, { ...CLUSTER, 'itop_cron.cluster_ttl_seconds': 2, 'itop_cron.cluster_renew_seconds': 1 });
+  const r = await startRunner(db, params, root).done;
+  assert.equal(r.code, 254, r.stdout + r.stderr);
+  assert.match(r.stdout + r.stderr, /Invalid value for 'itop_cron\.cluster_ttl_seconds': 2 \(expected more than twice itop_cron\.cluster_renew_seconds, 1\)/);
+  assert.doesNotMatch(r.stdout + r.stderr, /\n\s+at /, 'no stack trace');
+  const bad = await startRunner(db, params, makeItopRoot(db, { ...CLUSTER, 'itop_cron.cluster_renew_seconds': 'soon' })).done;
+  assert.equal(bad.code, 254);
+  assert.match(bad.stdout + bad.stderr, /Invalid value for 'itop_cron\.cluster_renew_seconds': 'soon'/);
+  assert.equal((await history(db)).length, 0);
+});
+
+test('`task run` in cluster mode takes the task\'s lease, not the cron lock: refused while a runner runs that task, run beside it otherwise', { timeout: 90_000 }, async (t) => {
+  const { db, params } = await setup(t);
+  const env = { ITOP_CRON_EXTENSIONS: `${faultModule('slow.mjs')},${faultModule('ticks.mjs')}`, FAULT_SLOW_SECONDS: '10' };
+  const root = makeItopRoot(db, { ...CLUSTER, cron_max_execution_time: 14 });
+  const runner = startRunner(db, params, root, env);
+  await waitFor('the runner holding FaultSlow', async () => (await leaseOwnerPid(db, 'task:FaultSlow')) !== undefined, 20_000);
+  const task = (cls: string): Promise<CliResult> => runCli(['task', 'run', cls, `--param_file=${params}`, `--itop_root=${root}`], { env: cliEnv(db, env) });
+  const refused = await task('FaultSlow');
+  assert.notEqual(refused.code, 0);
+  assert.match(refused.stdout, /^Already running\.\.\.$/m);
+  const ran = await task('ClusterTick2');
+  assert.equal(ran.code, 0, ran.stdout + ran.stderr);
+  assert.match(ran.stdout, /ClusterTick2: tick from \d+/);
+  assert.equal((await runner.done).code, 0);
+  assert.equal((await history(db, 'FaultSlow')).length, 1, 'FaultSlow ran once, on the runner');
+  assert.deepEqual(doubles(await history(db)), []);
 });

@@ -45,6 +45,9 @@ Examples:
   itop-cron --param_file=/etc/itop/cron.params
   itop-cron --param_file=/etc/itop/cron.params --status_only=1
   itop-cron --param_file=/etc/itop/cron.params --verbose=1
+
+Several hosts on one database or Galera cluster: 'itop_cron.cluster' => true in config-itop.php on each
+(docs/several-hosts.md).
 `;
 
 /**

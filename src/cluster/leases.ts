@@ -9,7 +9,7 @@
  * (1047, "WSREP has not yet prepared node for application use") all mean "not yours": undefined / false,
  * never an exception.
  */
-import { ownTableDdl } from '../db/ownDdl.js';
+import { ensureOwnTable } from '../db/ownDdl.js';
 import { isMissingTable } from '../db/runHistory.js';
 import type { RowFence } from '../db/backgroundTasks.js';
 import type { Db, Queryable } from '../db/types.js';
@@ -49,13 +49,9 @@ async function orLost<T>(fn: () => Promise<T>, lost: T): Promise<T> {
   }
 }
 
-const created = new WeakSet<Db>();
-
 /** Creates the table once per Db (CREATE TABLE IF NOT EXISTS: runners starting together may all run it). */
 export async function ensureLeaseTable(db: Db): Promise<void> {
-  if (created.has(db)) return;
-  await db.execute(ownTableDdl('92-itop-cron-leases.sql', db.prefix));
-  created.add(db);
+  await ensureOwnTable(db, '92-itop-cron-leases.sql', LEASE_TABLE);
 }
 
 function checkTtl(ttlSeconds: number): void {

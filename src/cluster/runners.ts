@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { ownTableDdl } from '../db/ownDdl.js';
+import { ensureOwnTable } from '../db/ownDdl.js';
 import { isMissingTable } from '../db/runHistory.js';
 import type { Db } from '../db/types.js';
 
@@ -31,12 +31,8 @@ export function newRunnerIdentity(): RunnerIdentity {
 /** Rows of runners gone for longer than this are removed when a runner registers. */
 const FORGET_AFTER_DAYS = 7;
 
-const created = new WeakSet<Db>();
-
 export async function ensureRunnerTable(db: Db): Promise<void> {
-  if (created.has(db)) return;
-  await db.execute(ownTableDdl('93-itop-cron-runners.sql', db.prefix));
-  created.add(db);
+  await ensureOwnTable(db, '93-itop-cron-runners.sql', RUNNER_TABLE);
 }
 
 /**

@@ -4,18 +4,11 @@
  * from a database where nothing was ever stored answers undefined, without creating anything.
  */
 import { isMissingTable } from './runHistory.js';
-import { ownTableDdl } from './ownDdl.js';
+import { ensureOwnTable } from './ownDdl.js';
 import type { Db } from './types.js';
 
 /** The unprefixed table name. */
 export const STATE_TABLE = 'itop_cron_state';
-
-/** The DDL with the prefix applied (one definition: the shipped file). */
-function stateTableDdl(prefix: string): string {
-  return ownTableDdl('91-itop-cron-state.sql', prefix);
-}
-
-const created = new WeakSet<Db>();
 
 /** The stored text of `name`; undefined when it was never stored (or the table does not exist yet). */
 export async function readState(db: Db, name: string): Promise<string | undefined> {
@@ -30,10 +23,7 @@ export async function readState(db: Db, name: string): Promise<string | undefine
 
 /** Stores `value` under `name` (insert or replace), creating the table the first time. */
 export async function writeState(db: Db, name: string, value: string, updatedLocal: string): Promise<void> {
-  if (!created.has(db)) {
-    await db.execute(stateTableDdl(db.prefix));
-    created.add(db);
-  }
+  await ensureOwnTable(db, '91-itop-cron-state.sql', STATE_TABLE);
   await db.execute(
     `INSERT INTO ${db.table(STATE_TABLE)} (name, value, updated) VALUES (?, ?, ?) ` +
       'ON DUPLICATE KEY UPDATE value = VALUES(value), updated = VALUES(updated)',

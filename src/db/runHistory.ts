@@ -2,7 +2,7 @@
  * SQL of itop-cron's own run history table `{p}itop_cron_run_history` (sql/own/90-itop-cron-history.sql):
  * created on demand, one row per task run, pruned by count per class and by age.
  */
-import { ownTableDdl } from './ownDdl.js';
+import { ensureOwnTable, ownTableDdl } from './ownDdl.js';
 import type { Db, Queryable } from './types.js';
 
 /** The unprefixed table name. */
@@ -51,13 +51,10 @@ export function historyTableDdl(prefix: string): string {
   return ownTableDdl('90-itop-cron-history.sql', prefix);
 }
 
-const created = new WeakSet<Db>();
 
 /** CREATE TABLE IF NOT EXISTS, once per Db handle (the statement is cheap but not free). */
 export async function ensureHistoryTable(db: Db): Promise<void> {
-  if (created.has(db)) return;
-  await db.execute(historyTableDdl(db.prefix));
-  created.add(db);
+  await ensureOwnTable(db, '90-itop-cron-history.sql', HISTORY_TABLE);
 }
 
 /** True when the error is "table doesn't exist": no run was ever recorded in this database. */

@@ -5,6 +5,7 @@
  */
 import { liveLeases } from '../cluster/leases.js';
 import { recentRunners } from '../cluster/runners.js';
+import { taskLeaseName } from '../cluster/taskClaim.js';
 import type { Config } from '../config/types.js';
 import { tasksForStatus, type BackgroundTaskRow } from '../db/backgroundTasks.js';
 import { lockName } from '../db/lock.js';
@@ -41,6 +42,8 @@ export interface TaskStatus {
   runner: Runner;
   /** Why the runner is `none`. */
   noRunnerReason?: string;
+  /** Cluster mode: the runner (`host:pid`) holding the task's lease right now. */
+  runningOn?: string;
   lastOutcome: RunOutcome | null;
   lastMessage: string | null;
   lastSuccess: string | null;
@@ -111,6 +114,17 @@ const RUNNERS_SHOWN_SECONDS = 3600;
 
 /** `host:pid` of a runner id (`host:pid:random`). */
 const runnerLabel = (id: string): string => id.replace(/:[0-9a-f]+$/, '');
+
+/** Each task whose lease is held now, with its holder. */
+function withLeaseHolders(tasks: TaskStatus[], cluster: ClusterStatus | null): TaskStatus[] {
+  if (cluster === null) return tasks;
+  const holders = new Map(cluster.leases.map((l) => [l.name, l.runner]));
+  for (const t of tasks) {
+    const on = t.className === null ? undefined : holders.get(taskLeaseName(t.className));
+    if (on !== undefined) t.runningOn = on;
+  }
+  return tasks;
+}
 
 /** Cluster mode's part of the status, or null when it is off. */
 async function clusterStatus(db: Db, config: Config): Promise<ClusterStatus | null> {
@@ -270,6 +284,7 @@ export async function statusJson(
     }
     return t;
   });
+  const cluster = await clusterStatus(db, config);
   const lastRun = rows.reduce<string | null>(
     (acc, r) => (parseOrUndefined(clock, r.latest_run_date) !== undefined && r.latest_run_date !== null && (acc === null || r.latest_run_date > acc) ? r.latest_run_date : acc),
     null,
@@ -284,10 +299,10 @@ export async function statusJson(
       lastRun,
       lastRunAgeSeconds: lastRun === null ? null : Math.max(0, Math.floor((clock.nowMs() - clock.parse(lastRun)) / 1000)),
     },
-    tasks: list,
+    tasks: withLeaseHolders(list, cluster),
     queues: await queueDepths(db, nowLocal),
     mailOutage: await mailOutageStatus(db, clock),
-    cluster: await clusterStatus(db, config),
+    cluster,
   };
 }
 

@@ -3,7 +3,11 @@
  * priv_backgroundtask as cron.php reads it, so that PHP's cron.php sees the same state: a paused row
  * (status 'paused') is never run by either runner, and neither runner's resync touches it.
  */
-import type { Config } from '../config/types.js';
+import { LeaseLostError } from '../cluster/guarded.js';
+import { claim, release } from '../cluster/leases.js';
+import { newRunnerIdentity } from '../cluster/runners.js';
+import { keepLease, taskLeaseName } from '../cluster/taskClaim.js';
+import type { ClusterSettings, Config } from '../config/types.js';
 import { retryAsyncTask } from '../db/consoleQueries.js';
 import { allTasks, insertTask, taskByClass, updateTask, type BackgroundTaskRow } from '../db/backgroundTasks.js';
 import { isLockFree, lockName, NamedLock } from '../db/lock.js';
@@ -132,7 +136,7 @@ export type RunNowResult =
  * runs at the same time. The task runs even when paused: asking for it is explicit.
  */
 export async function runTaskNow(env: RunEnv, tasks: readonly BackgroundTask[], typed: string): Promise<RunNowResult> {
-  const { db, config, clock, out } = env;
+  const { db, config } = env;
   const rows = await allTasks(db);
   const known = [...new Set([...rows.map((r) => r.class_name), ...tasks.map((t) => t.className)])];
   const className = resolveClassName(known, typed);
@@ -140,30 +144,62 @@ export async function runTaskNow(env: RunEnv, tasks: readonly BackgroundTask[], 
   if (task === undefined) throw new UnknownTaskError(`itop-cron does not implement '${className}' (cron.php's task); it cannot run it`);
   const reason = await blocked(db, config);
   if (reason !== undefined) return { kind: 'blocked', reason };
+  if (config.cluster !== undefined) return runClaimed(env, task, config.cluster);
   const lock = await NamedLock.open(config.db, lockName('cron', config.db.name, config.db.prefix));
   try {
     if (!(await lock.acquire(0))) return { kind: 'already-running' };
     env.log.info({ task: className, lock: lock.name }, 'running one task on request');
-    let row = await taskByClass(db, className);
-    if (row === undefined) {
-      const nowMs = clock.nowMs();
-      await insertTask(db, className, firstRun(task, config, nowMs, clock.format(nowMs)));
-      row = await taskByClass(db, className);
-      if (row === undefined) throw new Error(`the registry row of ${className} could not be created`);
-    }
-    out.line(taskStartLine(clock.nowLocal(), className));
-    const result = await runTask(env, task, row, clock.nowMs() + config.cron.maxExecutionTime * 1000);
-    if (result.fatal !== undefined) {
-      out.line(`ERROR : an exception was thrown when processing '${className}' (error_code=0, message="${result.fatal.message}")`);
-    } else {
-      const text = messageText(result.message);
-      if (text !== undefined) out.line(`${className}: ${text}`);
-    }
-    out.line(taskEndLine(clock.nowLocal(), className, result.nextRunDate));
-    return { kind: 'ran', className, result };
+    return { kind: 'ran', className, result: await runOnce(env, task) };
   } finally {
     await lock.close();
   }
+}
+
+/**
+ * Cluster mode: the cron lock is held by a runner on each node, so the request takes the task's own
+ * lease instead (src/cluster/taskClaim.ts), as a runner would: 'already-running' while a runner runs it,
+ * and the bookkeeping fenced by the lease.
+ */
+async function runClaimed(env: RunEnv, task: BackgroundTask, settings: ClusterSettings): Promise<RunNowResult> {
+  const className = task.className;
+  const me = newRunnerIdentity();
+  const lease = await claim(env.db, taskLeaseName(className), me.id, settings.ttlSeconds);
+  if (lease === undefined) return { kind: 'already-running' };
+  const keeper = keepLease(env.db, lease, settings, env.log);
+  try {
+    env.log.info({ task: className, lease: lease.name, epoch: lease.epoch }, 'running one task on request (cluster mode: under its lease)');
+    return { kind: 'ran', className, result: await runOnce({ ...env, fence: lease, runner: { label: me.label } }, task, keeper.signal) };
+  } catch (e) {
+    // A runner took the task over while this request ran it (paused past the TTL): its run counts.
+    if (e instanceof LeaseLostError) return { kind: 'already-running' };
+    throw e;
+  } finally {
+    keeper.stop();
+    if (keeper.held()) await release(env.db, lease).catch(() => false);
+  }
+}
+
+/** The task's run with cron.php's lines, its registry row created first when it has none. */
+async function runOnce(env: RunEnv, task: BackgroundTask, interrupt?: AbortSignal): Promise<TaskRunResult> {
+  const { db, config, clock, out } = env;
+  const className = task.className;
+  let row = await taskByClass(db, className);
+  if (row === undefined) {
+    const nowMs = clock.nowMs();
+    await insertTask(db, className, firstRun(task, config, nowMs, clock.format(nowMs)));
+    row = await taskByClass(db, className);
+    if (row === undefined) throw new Error(`the registry row of ${className} could not be created`);
+  }
+  out.line(taskStartLine(clock.nowLocal(), className));
+  const result = await runTask(env, task, row, clock.nowMs() + config.cron.maxExecutionTime * 1000, interrupt);
+  if (result.fatal !== undefined) {
+    out.line(`ERROR : an exception was thrown when processing '${className}' (error_code=0, message="${result.fatal.message}")`);
+  } else {
+    const text = messageText(result.message);
+    if (text !== undefined) out.line(`${className}: ${text}`);
+  }
+  out.line(taskEndLine(clock.nowLocal(), className, result.nextRunDate));
+  return result;
 }
 
 /**

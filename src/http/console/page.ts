@@ -78,6 +78,20 @@ function healthSection(report: StatusReport, health: Health): string {
     `<p class="meta">Database ${h(report.database)}${report.prefix === '' ? '' : ` (prefix ${h(report.prefix)})`}, ${h(report.timezone)}, ${h(report.generatedAt)}</p></section>`;
 }
 
+/** Cluster mode: the runners with their heartbeats, and who holds which lease. */
+function clusterSection(report: StatusReport): string {
+  const c = report.cluster;
+  if (c === null) return '';
+  const runners = c.runners.map((r) => {
+    const state = r.alive ? 'alive' : r.stopped !== null ? 'stopped' : 'silent';
+    return `<tr class="runner ${state}"><td>${h(r.runner)}</td><td>${state}</td><td>${h(humanDuration(Math.floor(r.heartbeatAgeSeconds)))} ago</td><td>${h(r.started)}</td><td>${h(r.version)}</td></tr>`;
+  });
+  const leases = c.leases.map((l) => `<li>${h(l.name)}: ${h(l.runner)} (epoch ${h(l.epoch)})</li>`);
+  return `<section class="cluster"><h2>Runners</h2><p class="meta">Cluster mode: leases live ${h(humanDuration(c.ttlSeconds))}, renewed every ${h(humanDuration(c.renewSeconds))}.</p>` +
+    `<div class="scroll"><table id="runners"><thead><tr><th>Runner</th><th>State</th><th>Heartbeat</th><th>Started</th><th>Version</th></tr></thead><tbody>${runners.join('')}</tbody></table></div>` +
+    `${leases.length === 0 ? '' : `<ul id="leases">${leases.join('')}</ul>`}</section>`;
+}
+
 function count(n: number | null): string {
   return n === null ? '—' : String(n);
 }
@@ -95,6 +109,11 @@ function queueSection(d: MainPageData): string {
     `<li>Async tasks in error: <b id="q-error">${count(q.asyncError)}</b></li>` +
     `<li>Expired drafts waiting: inline images ${count(q.expiredInlineImages)}, attachments ${count(q.expiredAttachments)}</li>` +
     `</ul>${table}</section>`;
+}
+
+/** Cluster mode: the runner holding the task's lease right now. */
+function runningOn(t: TaskStatus): string {
+  return t.runningOn === undefined ? '' : ` <span class="on">on ${h(t.runningOn)}</span>`;
 }
 
 function taskRow(d: MainPageData, t: TaskStatus): string {
@@ -122,7 +141,7 @@ function taskRow(d: MainPageData, t: TaskStatus): string {
       '<input type="text" name="when" value="now" size="8" aria-label="when (now, +10m, Y-m-d H:i:s)">'));
   }
   return `<tr class="task status-${h(t.status)}" data-class="${h(t.className)}">` +
-    `<td class="name">${link}</td><td class="status">${h(t.status)}</td><td>${h(t.runner)}</td>` +
+    `<td class="name">${link}</td><td class="status">${h(t.status)}</td><td>${h(t.runner)}${runningOn(t)}</td>` +
     `<td class="when">${h(t.lastRun)}</td><td class="when">${h(t.nextRun)} ${late}</td>` +
     `<td class="outcome ${h(t.lastOutcome)}">${h(t.lastOutcome)}</td><td class="msg">${h(t.lastMessage)}</td>` +
     `<td class="num">${seconds(t.durations.avg)}</td><td class="num">${seconds(t.durations.latest)}${slow}</td><td>${chart}</td>` +
@@ -137,7 +156,7 @@ export function mainPage(d: MainPageData): string {
   const tasks = `<section class="tasks"><h2>Tasks</h2><div class="scroll"><table id="tasks"><thead><tr>${head}</tr></thead><tbody>\n${rows}\n</tbody></table></div></section>`;
   // Outside #content, which the auto-refresh replaces: the live lines stay while the rest is refreshed.
   const live = '<section class="live"><h2>Live output</h2><p class="meta">The runs of this server (cron page, Run now), as they happen.</p><pre id="live" aria-live="polite"></pre></section>\n';
-  return layout('itop-cron console', d.login, `${healthSection(d.report, d.health)}\n${tasks}\n${queueSection(d)}`, live);
+  return layout('itop-cron console', d.login, `${healthSection(d.report, d.health)}\n${tasks}\n${clusterSection(d.report)}${queueSection(d)}`, live);
 }
 
 /** What a task's page shows. */
