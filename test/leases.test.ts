@@ -28,7 +28,7 @@ test('holder() on a database where no lease was ever claimed: undefined, and no 
 test('claim, renew, release, claim again: the table with the prefix, one epoch per claim, released means free', async (t) => {
   const { tdb, db } = await setup(t);
   const a = await claim(db, 'task:Foo', 'host-a:1', 10);
-  assert.deepEqual(a, { name: 'task:Foo', owner: 'host-a:1', epoch: 1, previous: '' });
+  assert.deepEqual(a, { name: 'task:Foo', owner: 'host-a:1', epoch: 1, previous: '', released: false });
   assert.equal((await tdb.query(`SHOW TABLES LIKE 'p\\_${LEASE_TABLE}'`)).length, 1);
   assert.equal(await claim(db, 'task:Foo', 'host-b:2', 10), undefined, 'held by a');
   assert.equal(await renew(db, a, 10), true);
@@ -52,14 +52,18 @@ test('a TTL that is not a positive number of seconds is refused before anything 
   assert.deepEqual(await tdb.query('SHOW TABLES'), []);
 });
 
-test('previous: the holder a claim replaced when it let the lease expire; \'\' after a release', async (t) => {
+test('released: whether the holder a claim replaced released the lease or let it expire (died, paused, cut off)', async (t) => {
   const { db } = await setup(t);
   const a = await claim(db, 'task:Bar', 'host-a:1', 0.3);
-  assert.equal(a?.previous, '', 'the first claim ever');
+  assert.deepEqual([a?.previous, a?.released], ['', false], 'the first claim ever');
   await new Promise((r) => setTimeout(r, 400));
   const b = await claim(db, 'task:Bar', 'host-b:2', 10);
-  assert.equal(b?.previous, 'host-a:1', 'a let it expire (died, paused, cut off): b takes it over from a');
+  assert.deepEqual([b?.previous, b?.released], ['host-a:1', false], 'a let it expire: b takes it over from a');
   assert.equal(await release(db, b!), true);
+  assert.equal(await holder(db, 'task:Bar'), undefined, 'released: free at once');
   const c = await claim(db, 'task:Bar', 'host-c:3', 10);
-  assert.equal(c?.previous, '', 'b released it: nobody to take anything over from');
+  assert.deepEqual([c?.previous, c?.released, c?.epoch], ['host-b:2', true, 3], 'b released it');
+  assert.equal(await claim(db, 'task:Bar', 'host-a:1', 10), undefined, 'held by c: no claim');
+  const again = await claim(db, 'task:Bar', 'host-c:3', 10);
+  assert.deepEqual([again?.previous, again?.released, again?.epoch], ['host-c:3', false, 4], "the holder's own re-claim");
 });

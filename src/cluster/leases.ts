@@ -23,12 +23,13 @@ export interface Lease {
   readonly owner: string;
   /** The fencing token: grows at every claim, by anyone. */
   readonly epoch: number;
-  /**
-   * Who held it before this claim when that holder let it expire instead of releasing it (it died, was
-   * paused or cut off past the TTL): `owner` for a re-claim of one's own; '' when the lease was free
-   * (released, or never claimed).
-   */
+  /** Who held it before this claim ('' for the first claim ever, `owner` for a re-claim). */
   readonly previous: string;
+  /**
+   * True when `previous` released the lease (release()); false when it let the lease expire (it died, was
+   * paused or cut off past the TTL) and for the first claim ever.
+   */
+  readonly released: boolean;
 }
 
 /** Errors that mean another runner (or the cluster) decided against us. */
@@ -68,23 +69,29 @@ export async function claim(db: Db, name: string, owner: string, ttlSeconds: num
   await ensureLeaseTable(db);
   const t = db.table(LEASE_TABLE);
   return orLost(async () => {
-    const updated = await db.execute(
-      // SET assigns left to right: `previous` takes the owner being replaced.
-      `UPDATE ${t} SET previous = owner, owner = ?, epoch = epoch + 1, expires = NOW(3) + INTERVAL ? SECOND, claimed = NOW(3) ` +
-        'WHERE name = ? AND (owner = ? OR expires < NOW(3))',
-      [owner, ttlSeconds, name, owner],
+    // The row as it is, then a compare-and-set on its epoch: what was read is what the claim replaced (who
+    // held it, whether it was released), and a live lease of someone else costs no write.
+    const rows = await db.query<{ epoch: string | number; owner: string; free: string | number; released: string | number }>(
+      `SELECT epoch, owner, expires < NOW(3) AS free, expires <= claimed AS released FROM ${t} WHERE name = ?`,
+      [name],
     );
-    if (updated.affectedRows === 1) {
-      // Ours until the TTL we just set: nobody can have claimed it between the two statements.
-      const rows = await db.query<{ epoch: string | number; previous: string }>(`SELECT epoch, previous FROM ${t} WHERE name = ? AND owner = ?`, [name, owner]);
-      return rows[0] === undefined ? undefined : { name, owner, epoch: Number(rows[0].epoch), previous: rows[0].previous };
+    const row = rows[0];
+    if (row !== undefined) {
+      if (row.owner !== owner && Number(row.free) !== 1) return undefined;
+      const epoch = Number(row.epoch);
+      const updated = await db.execute(
+        `UPDATE ${t} SET previous = owner, owner = ?, epoch = epoch + 1, expires = NOW(3) + INTERVAL ? SECOND, claimed = NOW(3) ` +
+          'WHERE name = ? AND epoch = ? AND (owner = ? OR expires < NOW(3))',
+        [owner, ttlSeconds, name, epoch, owner],
+      );
+      return updated.affectedRows === 1 ? { name, owner, epoch: epoch + 1, previous: row.owner, released: Number(row.released) === 1 } : undefined;
     }
-    // No row yet (first claim ever), or a live one of someone else: the primary key decides.
+    // No row yet (first claim ever): the primary key decides between runners inserting it together.
     const inserted = await db.execute(
       `INSERT IGNORE INTO ${t} (name, owner, epoch, expires, claimed) VALUES (?, ?, 1, NOW(3) + INTERVAL ? SECOND, NOW(3))`,
       [name, owner, ttlSeconds],
     );
-    return inserted.affectedRows === 1 ? { name, owner, epoch: 1, previous: '' } : undefined;
+    return inserted.affectedRows === 1 ? { name, owner, epoch: 1, previous: '', released: false } : undefined;
   }, undefined);
 }
 
@@ -108,14 +115,14 @@ export async function renew(db: Db, lease: Lease, ttlSeconds: number): Promise<b
 }
 
 /**
- * Gives a held lease up at once (expires now), so another runner need not wait for the TTL. The owner is
- * blanked: the next claim's `previous` is '', which tells a holder that ended its work (a task that failed
- * included, whose row cron.php's rule leaves `running`) from one that died in the middle of it.
+ * Gives a held lease up at once, so another runner need not wait for the TTL. It expires at its claim's
+ * time (or just before now), which no renewal ever sets: the next claim tells a holder that released it
+ * (its work ended, a failed task included) from one that let it expire (died in the middle).
  */
 export async function release(db: Db, lease: Lease): Promise<boolean> {
   return orLost(async () => {
     const r = await db.execute(
-      `UPDATE ${db.table(LEASE_TABLE)} SET owner = '', expires = NOW(3) - INTERVAL 0.001 SECOND WHERE ${HELD}`,
+      `UPDATE ${db.table(LEASE_TABLE)} SET expires = LEAST(claimed, NOW(3) - INTERVAL 0.001 SECOND) WHERE ${HELD}`,
       [lease.name, lease.owner, lease.epoch],
     );
     return r.affectedRows === 1;

@@ -48,7 +48,7 @@ export async function claimDueTask(
   const keeper = keepLease(db, lease, settings, log);
   // `running` also stays 1 after a run that failed (cron.php's rule), whose runner released the lease:
   // only a lease that expired under its holder means a run that did not finish.
-  const takenOver = Number(fresh.running) === 1 && lease.previous !== '';
+  const takenOver = Number(fresh.running) === 1 && !lease.released;
   return {
     lease,
     row: { ...fresh, class_name: row.class_name },
