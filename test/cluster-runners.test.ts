@@ -17,7 +17,7 @@ import type { Connection, ResultSetHeader } from 'mysql2/promise';
 import { applySchema } from '../src/db/schema.js';
 import { EXIT_FATAL } from '../src/errors.js';
 import { cliEnv, makeItopRoot, runCli, writeParamFile, type CliResult } from './helpers/cli.js';
-import { doubles, gaps, groupByClass, HISTORY_COLUMNS, overlaps, type HistoryRow } from './helpers/clusterHistory.js';
+import { doubles, gaps, groupByClass, HISTORY_COLUMNS, killAndTimeTakeover, overlaps, type HistoryRow } from './helpers/clusterHistory.js';
 import { faultModule, waitFor } from './helpers/fault.js';
 import { galeraUnavailable, startGaleraCluster, type GaleraCluster } from './helpers/galera.js';
 import { createAdminUser, type TestDb } from './helpers/testDb.js';
@@ -215,14 +215,7 @@ test('kill -9 of the runner holding FaultSlow\'s lease: another node\'s runner t
   await waitFor('a runner holding FaultSlow', async () => (pid = await leaseOwnerPid(db, 'task:FaultSlow')) !== undefined, 30_000);
   const victim = runners.find((r) => r.child?.pid === pid);
   assert.ok(victim !== undefined, `the lease's owner (pid ${pid}) is one of the runners`);
-  victim.child?.kill('SIGKILL');
-  const killedAt = Date.now();
-  let newOwner: number | undefined;
-  await waitFor('another runner taking FaultSlow over', async () => {
-    newOwner = await leaseOwnerPid(db, 'task:FaultSlow');
-    return newOwner !== undefined && newOwner !== pid;
-  }, 20_000);
-  const failoverMs = Date.now() - killedAt;
+  const { ms: failoverMs, newOwner } = await killAndTimeTakeover(victim.child!, pid!, () => leaseOwnerPid(db, 'task:FaultSlow'), 20_000);
   t.diagnostic(`taken over ${failoverMs} ms after the kill by the runner on node ${runners.find((r) => r.child?.pid === newOwner)?.node} (TTL 4 s, cron_sleep 1 s)`);
   // The lease expires at most TTL after the kill (renewed at most a renewal before it); the next pass of
   // another runner comes within cron_sleep. The slack: this test's poll (100 ms, a synced read on node 1

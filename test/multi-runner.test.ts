@@ -12,6 +12,7 @@ import mysql from 'mysql2/promise';
 import { lockName } from '../src/db/lock.js';
 import { EXIT_ERROR } from '../src/errors.js';
 import { cliEnv, makeItopRoot, runCli, writeParamFile, type CliResult } from './helpers/cli.js';
+import { doubles, HISTORY_COLUMNS, killAndTimeTakeover, overlaps, type HistoryRow } from './helpers/clusterHistory.js';
 import { faultModule, waitFor } from './helpers/fault.js';
 import { createAdminUser, createTestDb, type TestDb } from './helpers/testDb.js';
 
@@ -47,15 +48,6 @@ interface StatusJson {
   cluster: { runners: Array<{ runner: string; alive: boolean }>; leases: Array<{ name: string; runner: string }> };
 }
 
-interface HistoryRow {
-  class_name: string;
-  planned: string;
-  started: string;
-  ended: string;
-  host: string;
-  message: string | null;
-}
-
 /** Rows of a table of itop-cron's own, which the first runner creates: none before it exists. */
 async function ownRows<T extends object>(db: TestDb, sql: string, params: Array<string | number>): Promise<T[]> {
   try {
@@ -69,30 +61,9 @@ async function ownRows<T extends object>(db: TestDb, sql: string, params: Array<
 const history = (db: TestDb, cls?: string): Promise<HistoryRow[]> =>
   ownRows<HistoryRow>(
     db,
-    `SELECT class_name, planned, started, ended, host, message FROM ${db.table('itop_cron_run_history')} ${cls === undefined ? '' : 'WHERE class_name = ?'} ORDER BY id`,
+    `SELECT ${HISTORY_COLUMNS} FROM ${db.table('itop_cron_run_history')} ${cls === undefined ? '' : 'WHERE class_name = ?'} ORDER BY id`,
     cls === undefined ? [] : [cls],
   );
-
-/** Occurrences (class, planned) recorded more than once. */
-function doubles(rows: readonly HistoryRow[]): string[] {
-  const seen = new Map<string, number>();
-  for (const r of rows) seen.set(`${r.class_name} @ ${r.planned}`, (seen.get(`${r.class_name} @ ${r.planned}`) ?? 0) + 1);
-  return [...seen].filter(([, n]) => n > 1).map(([k, n]) => `${k} x${n}`);
-}
-
-/** Two runs of one class that overlap in time (history has whole seconds: a start before the previous end). */
-function overlaps(rows: readonly HistoryRow[]): string[] {
-  const byClass = new Map<string, HistoryRow[]>();
-  for (const r of rows) byClass.set(r.class_name, [...(byClass.get(r.class_name) ?? []), r]);
-  const found: string[] = [];
-  for (const [cls, runs] of byClass) {
-    const sorted = [...runs].sort((a, b) => (a.started < b.started ? -1 : a.started > b.started ? 1 : 0));
-    for (let i = 1; i < sorted.length; i++) {
-      if (sorted[i]!.started < sorted[i - 1]!.ended) found.push(`${cls}: ${sorted[i - 1]!.started}-${sorted[i - 1]!.ended} and ${sorted[i]!.started}`);
-    }
-  }
-  return found;
-}
 
 async function ticks(db: TestDb, cls: string): Promise<number> {
   const rows = await db.query<{ n: number }>('SELECT COUNT(*) AS n FROM cluster_ticks WHERE class_name = ?', [cls]);
@@ -186,14 +157,7 @@ test('kill -9 of the runner of a long task: another runner takes it over within 
   const slowSince = (await history(db)).length;
   await waitFor('InlineImageGC running on the other runner meanwhile', async () => (await history(db, 'InlineImageGC')).filter((r) => !r.host.endsWith(`:${pid}`)).length >= 2, 10_000);
   assert.ok((await history(db)).slice(slowSince).every((r) => !r.host.endsWith(`:${pid}`)), 'the busy runner ran nothing else');
-  victim.child.kill('SIGKILL');
-  const killedAt = Date.now();
-  let newOwner: number | undefined;
-  await waitFor('the other runner taking FaultSlow over', async () => {
-    newOwner = await leaseOwnerPid(db, 'task:FaultSlow');
-    return newOwner !== undefined && newOwner !== pid;
-  }, 15_000);
-  const failoverMs = Date.now() - killedAt;
+  const { ms: failoverMs } = await killAndTimeTakeover(victim.child, pid, () => leaseOwnerPid(db, 'task:FaultSlow'), 15_000);
   t.diagnostic(`taken over ${failoverMs} ms after the kill (TTL 4 s, cron_sleep 1 s)`);
   assert.ok(failoverMs <= 4000 + 1000 + 500, `taken over within TTL + cron_sleep (${failoverMs} ms)`);
   const results = await Promise.all(runners.map((r) => r.done));

@@ -3,6 +3,7 @@
  * twice, runs of one task that overlap, and occurrences missing between a class's first and last planned
  * date (periodic tasks only).
  */
+import { waitFor } from './fault.js';
 
 export interface HistoryRow {
   class_name: string;
@@ -60,4 +61,24 @@ export function gaps(runs: readonly HistoryRow[], periodSeconds: number, limit =
     }
   }
   return { count, first };
+}
+
+/**
+ * Kills `victim` (kill -9) and waits until `ownerPid` (the pid in the lease's owner) names another runner:
+ * the takeover's time from the kill (ms) and the new owner's pid.
+ */
+export async function killAndTimeTakeover(
+  victim: { kill(signal: NodeJS.Signals): boolean },
+  pid: number,
+  ownerPid: () => Promise<number | undefined>,
+  timeoutMs: number,
+): Promise<{ ms: number; newOwner: number }> {
+  victim.kill('SIGKILL');
+  const killedAt = Date.now();
+  let newOwner: number | undefined;
+  await waitFor('another runner taking the task over', async () => {
+    newOwner = await ownerPid();
+    return newOwner !== undefined && newOwner !== pid;
+  }, timeoutMs);
+  return { ms: Date.now() - killedAt, newOwner: newOwner! };
 }
