@@ -65,3 +65,25 @@ test('the recorder sees what a cron run loads (the driver, the configuration rea
   assert.ok(modules.some((m) => m.includes('node_modules/mysql2/')), modules.join('\n'));
   assert.ok(modules.includes('dist/config/load.js'));
 });
+
+test("a cron run's own code loads no nodemailer, tar or notification code before a native task runs", () => {
+  // What runCron.ts and cronCommand.ts import for a run, and the task list it builds: with every task in
+  // iTop's PHP, none of these heavy modules is needed (bench/RESULTS.md, php group).
+  const file = join(tempDir('itop-cron-modules-'), 'modules.txt');
+  const entries = ['cli/cronCommand.js', 'cli/runCron.js', 'scheduler/cronExec.js', 'scheduler/deadline.js', 'php/openBridge.js', 'ops/runOps.js'];
+  const script = [
+    ...entries.map((e) => `await import(${JSON.stringify(`${REPO}/dist/${e}`)});`),
+    `const { builtInTasks } = await import(${JSON.stringify(`${REPO}/dist/tasks/registry.js`)});`,
+    'console.log(builtInTasks().map((t) => t.className).join(","));',
+  ].join('\n');
+  const r = spawnSync(process.execPath, ['--import', RECORDER, '--input-type=module', '-e', script], {
+    env: { PATH: process.env['PATH'], ITOP_CRON_TEST_MODULES: file },
+    encoding: 'utf8',
+  });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^CheckStopWatchThresholds,LogFileRotationProcess,ExecAsyncTask,BulkExportResultGC,InlineImageGC,BackupExec,/);
+  const modules = readFileSync(file, 'utf8').split('\n');
+  assert.ok(modules.some((m) => m.includes('/dist/scheduler/cronExec.js')), 'the recorder saw nothing');
+  const heavy = modules.filter((m) => /\/node_modules\/(nodemailer|tar)\/|\/dist\/notify\/|\/dist\/mail\/transport\.js|\/dist\/tasks\/(CheckStopWatchThresholds|ExecAsyncTask|BackupExec)\.js/.test(m));
+  assert.deepEqual(heavy, []);
+});

@@ -14,7 +14,7 @@ import type { Logger } from 'pino';
 import { deleteState, readState, writeState } from '../db/ownState.js';
 import type { Db } from '../db/types.js';
 import type { Clock } from '../time/clock.js';
-import { MailSendError } from './transport.js';
+import { MailSendError } from './sendError.js';
 
 /** The name of the row in `{p}itop_cron_state`. */
 export const OUTAGE_STATE = 'mail_outage';

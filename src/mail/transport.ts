@@ -12,7 +12,10 @@ import type { SMTPPoolOptions } from 'nodemailer/lib/smtp-pool';
 import type { Logger } from 'pino';
 import type { Config } from '../config/types.js';
 import { settingBool, settingInt, settingString } from '../config/php.js';
+import { MailSendError } from './sendError.js';
 import type { MailAddress } from './v2Message.js';
+
+export { MailSendError };
 
 /** `email_transport_smtp.*`. */
 export interface SmtpSettings {
@@ -54,18 +57,6 @@ export interface MailTransport {
   send(mail: Options): Promise<SendResult>;
   /** Closes the pooled SMTP connection (no-op for the others). */
   close(): void;
-}
-
-/** A failed send. `code`/`responseCode` come from nodemailer when known; there is no `cause` on purpose. */
-export class MailSendError extends Error {
-  readonly code: string | undefined;
-  readonly responseCode: number | undefined;
-  constructor(message: string, code?: string, responseCode?: number) {
-    super(message);
-    this.name = 'MailSendError';
-    this.code = code;
-    this.responseCode = responseCode;
-  }
 }
 
 export type MailLog = Pick<Logger, 'debug' | 'warn'>;

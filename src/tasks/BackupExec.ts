@@ -9,42 +9,20 @@ import { randomBytes } from 'node:crypto';
 import { symlinkOnPath } from '../fs/linkGuard.js';
 import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { moduleSetting, phpInt, phpString, settingString, getOwn } from '../config/php.js';
-import type { Config, PhpValue } from '../config/types.js';
+import { phpInt, phpString, settingString } from '../config/php.js';
+import type { Config } from '../config/types.js';
 import { describeDbHost } from '../config/load.js';
 import { unreadableReason } from '../config/safeRead.js';
 import { assertTrustedPath } from '../config/trust.js';
 import { lockName, NamedLock } from '../db/lock.js';
 import { coerceError, ProcessFatalError } from '../errors.js';
-import { DEFAULT_WEEK_DAYS, weeklyNextOccurrence } from '../scheduler/weekly.js';
 import { publishArchive, varExportList, writeTarGz } from './backup/archive.js';
-import { backupName, DEFAULT_BACKUP_NAME_FORMAT } from './backup/fileName.js';
+import { backupName } from './backup/fileName.js';
 import { mysqldumpCommand, prefixedTables, runMysqldump, writeDefaultsFile, type DumpResult } from './backup/mysqldump.js';
 import { copyResources } from './backup/resources.js';
+import { BACKUP_EXEC_SCHEDULE, backupSetting } from './backup/settings.js';
 import { applyRetention, removeStaleWork, WORK_PREFIX } from './backup/retention.js';
 import type { BackgroundTask, TaskContext } from './types.js';
-
-const MODULE = 'itop-backup';
-
-/** The defaults the itop-backup module writes into its section of the configuration. */
-const MODULE_DEFAULTS = { week_days: 'monday, tuesday, wednesday, thursday, friday', time: '23:30', retention_count: 5 };
-
-type BackupSetting = 'enabled' | 'week_days' | 'time' | 'retention_count' | 'mysql_bindir' | 'file_name_format' | 'extra_files';
-
-/** A module setting; when the whole section is missing, iTop's code defaults (every day) apply instead. */
-function setting(config: Config, key: BackupSetting): PhpValue | undefined {
-  const section = getOwn(config.moduleSettings, MODULE) !== undefined;
-  const defaults: Record<BackupSetting, PhpValue | undefined> = {
-    enabled: true,
-    week_days: section ? MODULE_DEFAULTS.week_days : DEFAULT_WEEK_DAYS,
-    time: MODULE_DEFAULTS.time,
-    retention_count: MODULE_DEFAULTS.retention_count,
-    mysql_bindir: '',
-    file_name_format: DEFAULT_BACKUP_NAME_FORMAT,
-    extra_files: undefined,
-  };
-  return moduleSetting(config.moduleSettings, MODULE, key, defaults[key]);
-}
 
 /**
  * The backup directory, with a trailing separator: setting `itop_cron.backup_dir` (relative to the iTop
@@ -133,7 +111,7 @@ async function dumpDatabase(ctx: TaskContext, work: string, say: ReturnType<type
   }
   const host = describeDbHost(db.host).host;
   say.info(`Starting backup of ${host}/${db.name}(suffix:'${db.prefix}')`);
-  const bindir = ctx.params['mysql_bindir'] ?? phpString(setting(ctx.config, 'mysql_bindir'));
+  const bindir = ctx.params['mysql_bindir'] ?? phpString(backupSetting(ctx.config, 'mysql_bindir'));
   const defaults = await writeDefaultsFile(db.password);
   try {
     const cmd = mysqldumpCommand({
@@ -187,7 +165,7 @@ async function createBackup(ctx: TaskContext, dir: string, name: string): Promis
       throw fsFailure('Cannot create the backup work folder', e);
     });
     const entries = await copyResources(
-      { configFile: ctx.config.configFile ?? itopConfigFile(ctx.config), appRoot: ctx.config.appRoot, extraFiles: setting(ctx.config, 'extra_files') },
+      { configFile: ctx.config.configFile ?? itopConfigFile(ctx.config), appRoot: ctx.config.appRoot, extraFiles: backupSetting(ctx.config, 'extra_files') },
       work,
       say.info,
     ).catch((e: unknown) => {
@@ -230,24 +208,14 @@ async function cleanUp(ctx: TaskContext, dir: string): Promise<void> {
     return;
   }
   for (const stale of await removeStaleWork(dir)) ctx.log.warn({ dir, stale }, 'backup: removed the work folder of an interrupted backup');
-  const retention = phpInt(setting(ctx.config, 'retention_count'));
+  const retention = phpInt(backupSetting(ctx.config, 'retention_count'));
   const deleted = await applyRetention(dir, retention, (path, e) => ctx.log.error({ path, err: e.message }, 'backup: cannot delete an old backup'));
   if (deleted.length > 0) ctx.log.info({ deleted }, 'backup: retention applied');
 }
 
 /** iTop's BackupExec: a weekly-scheduled backup of the database and the configuration. */
 export const backupExec: BackgroundTask = {
-  className: 'BackupExec',
-  nextOccurrence(config, nowMs) {
-    return weeklyNextOccurrence({
-      module: MODULE,
-      enabled: setting(config, 'enabled'),
-      weekDays: setting(config, 'week_days'),
-      time: setting(config, 'time'),
-      nowMs,
-      tz: config.timezone,
-    });
-  },
+  ...BACKUP_EXEC_SCHEDULE,
   async process(ctx) {
     const dir = backupDirectory(ctx.config);
     const lock = await takeBackupLock(ctx);
@@ -255,7 +223,7 @@ export const backupExec: BackgroundTask = {
       await makeDirectory(dir);
       await cleanUp(ctx, dir);
       const { db } = ctx.config;
-      const format = phpString(setting(ctx.config, 'file_name_format'));
+      const format = phpString(backupSetting(ctx.config, 'file_name_format'));
       const name = backupName(format, { host: describeDbHost(db.host).host, dbName: db.name, prefix: db.prefix }, ctx.clock.nowMs(), ctx.config.timezone);
       if (name === undefined) throw new ProcessFatalError(`The backup file name format '${format}' does not give a file name (no '/' allowed)`);
       await createBackup(ctx, dir, name);

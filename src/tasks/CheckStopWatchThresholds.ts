@@ -21,6 +21,7 @@ import type { CurrentChange } from './stopwatches/history.js';
 import { markChange, taskChange } from './stopwatches/history.js';
 import { onThresholdReached } from './stopwatches/thresholdReached.js';
 import type { BackgroundTask, TaskContext } from './types.js';
+import { CHECK_STOPWATCH_THRESHOLDS_SCHEDULE } from './schedules.js';
 import { timeIsUp } from './timeIsUp.js';
 
 /** One (class, stopwatch, threshold) of a pass. */
@@ -171,8 +172,4 @@ async function process(ctx: TaskContext): Promise<string> {
 }
 
 /** iTop's CheckStopWatchThresholds: periodic, every 10 seconds. */
-export const checkStopWatchThresholds: BackgroundTask = {
-  className: 'CheckStopWatchThresholds',
-  periodicity: () => 10,
-  process,
-};
+export const checkStopWatchThresholds: BackgroundTask = { ...CHECK_STOPWATCH_THRESHOLDS_SCHEDULE, process };

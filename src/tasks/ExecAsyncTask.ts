@@ -36,6 +36,7 @@ import { coerceError, DbGoneAwayError } from '../errors.js';
 import { prepareNewsroom } from './asyncNewsroom.js';
 import { planFailure, retryPolicy } from './asyncRetry.js';
 import { runOtherClassesInPhp } from './asyncInPhp.js';
+import { EXEC_ASYNC_TASK_SCHEDULE } from './schedules.js';
 import { timeIsUp } from './timeIsUp.js';
 import type { BackgroundTask, TaskContext } from './types.js';
 
@@ -267,8 +268,7 @@ async function runOne(run: Run, id: number, realclass: string): Promise<boolean>
 export function createExecAsyncTask(): BackgroundTask {
   const reported = new Set<string>();
   return {
-    className: 'ExecAsyncTask',
-    periodicity: () => 2,
+    ...EXEC_ASYNC_TASK_SCHEDULE,
     async process(ctx) {
       // Computed once, as cron.php: a task re-planned during this run is not due again in this run.
       const now = ctx.clock.nowLocal();

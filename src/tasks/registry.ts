@@ -4,16 +4,33 @@ import { assertTrustedPath } from '../config/trust.js';
 import { pathToFileURL } from 'node:url';
 import type { Config } from '../config/types.js';
 import { ConfigError } from '../errors.js';
-import { checkStopWatchThresholds } from './CheckStopWatchThresholds.js';
-import { createExecAsyncTask } from './ExecAsyncTask.js';
 import { inlineImageGC } from './InlineImageGC.js';
-import { backupExec } from './BackupExec.js';
 import { bulkExportResultGC } from './BulkExportResultGC.js';
 import { eventNotificationNewsroomGC } from './EventNotificationNewsroomGC.js';
 import { logFileRotationProcess } from './LogFileRotationProcess.js';
 import { sessionGC } from './SessionGC.js';
 import { temporaryObjectGC } from './TemporaryObjectGC.js';
-import type { BackgroundTask, ExtensionExport } from './types.js';
+import { BACKUP_EXEC_SCHEDULE, CHECK_STOPWATCH_THRESHOLDS_SCHEDULE, EXEC_ASYNC_TASK_SCHEDULE } from './schedules.js';
+import type { BackgroundTask, ExtensionExport, TaskSchedule } from './types.js';
+
+/**
+ * A task planned from its schedule whose code is imported on its first run: with every task in iTop's
+ * PHP, a cron run never loads nodemailer, tar and the notification code (~90 of ~340 files; bench/RESULTS.md).
+ * A failed import is retried at the next run of the task.
+ */
+function lazyTask(schedule: TaskSchedule, load: () => Promise<BackgroundTask>): BackgroundTask {
+  let loading: Promise<BackgroundTask> | undefined;
+  return {
+    ...schedule,
+    async process(ctx) {
+      loading ??= load().catch((e: unknown) => {
+        loading = undefined;
+        throw e;
+      });
+      return (await loading).process(ctx);
+    },
+  };
+}
 
 /**
  * The built-in tasks, in the order iTop 3.2 discovers its process classes, so that a first
@@ -22,12 +39,13 @@ import type { BackgroundTask, ExtensionExport } from './types.js';
  */
 export function builtInTasks(): BackgroundTask[] {
   return [
-    checkStopWatchThresholds,
+    lazyTask(CHECK_STOPWATCH_THRESHOLDS_SCHEDULE, async () => (await import('./CheckStopWatchThresholds.js')).checkStopWatchThresholds),
     logFileRotationProcess,
-    createExecAsyncTask(),
+    // One instance per list, as before: its memory of the classes already reported lasts a run.
+    lazyTask(EXEC_ASYNC_TASK_SCHEDULE, async () => (await import('./ExecAsyncTask.js')).createExecAsyncTask()),
     bulkExportResultGC,
     inlineImageGC,
-    backupExec,
+    lazyTask(BACKUP_EXEC_SCHEDULE, async () => (await import('./BackupExec.js')).backupExec),
     eventNotificationNewsroomGC,
     temporaryObjectGC,
     sessionGC,

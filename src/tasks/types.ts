@@ -66,6 +66,9 @@ export interface BackgroundTask {
   readonly isolated?: boolean;
 }
 
+/** A task without its work: what the scheduler needs to plan it (its class and when it is due). */
+export type TaskSchedule = Omit<BackgroundTask, 'process' | 'isolated'>;
+
 /** What an extension module exports: a task, a list of tasks, or a function of the config returning them. */
 export type ExtensionExport =
   | BackgroundTask
