@@ -90,7 +90,9 @@ export async function longRunFigures(server: BenchServer, minutes: number): Prom
     const started = Date.now();
     const [cmd, args] = cronCommand();
     const cron = startChild(cmd, args, {
-      env: cronEnv(db, { ITOP_ROOT: root, ITOP_CRON_MAX_EXECUTION_TIME: String(seconds), ITOP_CRON_SLEEP: String(CRON_SLEEP) }),
+      // At debug: since the default info level logs one summary line per run (src/scheduler/runSummary.ts),
+      // the per-task `task run` lines the lateness is read from are debug lines.
+      env: cronEnv(db, { ITOP_ROOT: root, ITOP_CRON_MAX_EXECUTION_TIME: String(seconds), ITOP_CRON_SLEEP: String(CRON_SLEEP), ITOP_CRON_LOG_LEVEL: 'debug' }),
     });
     const fed: Fed = { mails: 0, drafts: 0, tickets: 0 };
     const feeding = feed(db, t, started + seconds * 1000 - 5000, fed);
