@@ -239,7 +239,9 @@ test('a runner paused (SIGSTOP) past its TTL, then resumed: nothing written with
   const env = { ITOP_CRON_EXTENSIONS: faultModule('slow.mjs'), FAULT_SLOW_SECONDS: '6', ITOP_CRON_LOG_LEVEL: 'debug' };
   const runners = [1, 2, 3].map((n) => startRunner(db, n, { ...SHORT, cron_max_execution_time: 25 }, env, 90_000));
   let pid: number | undefined;
-  await waitFor('a runner holding FaultSlow', async () => (pid = await leaseOwnerPid(db, 'task:FaultSlow')) !== undefined, 30_000);
+  // Paused in the middle of the task: its lease held and its row marked running (a claim alone may be one
+  // that finds the occurrence already run and gives the lease back at once).
+  await waitFor('a runner running FaultSlow', async () => (pid = await leaseOwnerPid(db, 'task:FaultSlow')) !== undefined && (await slowRow(db))[0]?.[0] === 1, 30_000);
   const paused = runners.find((r) => r.child?.pid === pid);
   assert.ok(paused?.child !== undefined);
   paused.child.kill('SIGSTOP');

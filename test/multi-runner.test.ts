@@ -138,7 +138,9 @@ async function twoRunnersOnSlow(t: test.TestContext, seconds: number, maxExecuti
   const env = { ITOP_CRON_EXTENSIONS: faultModule('slow.mjs'), FAULT_SLOW_SECONDS: String(seconds) };
   const runners = [0, 1].map(() => startRunner(db, params, makeItopRoot(db, { ...CLUSTER, cron_max_execution_time: maxExecution }), env));
   let pid: number | undefined;
-  await waitFor('a runner holding FaultSlow', async () => (pid = await leaseOwnerPid(db, 'task:FaultSlow')) !== undefined, 20_000);
+  // In the middle of the task: its lease held and its row marked running (a claim alone may be one that
+  // finds the occurrence already run and gives the lease back at once).
+  await waitFor('a runner running FaultSlow', async () => (pid = await leaseOwnerPid(db, 'task:FaultSlow')) !== undefined && (await slowRow(db))[0]?.[0] === 1, 20_000);
   const holder = runners.find((r) => r.child?.pid === pid);
   assert.ok(pid !== undefined && holder?.child !== undefined, `the lease's owner (pid ${pid}) is one of the runners`);
   return { db, runners, pid, holder: holder as Runner & { child: ChildProcess } };
