@@ -10,7 +10,7 @@
  */
 import type { Logger } from 'pino';
 import type { ClusterSettings } from '../config/types.js';
-import type { NamedLock } from '../db/lock.js';
+import { lockOwner, type NamedLock } from '../db/lock.js';
 import type { Db } from '../db/types.js';
 import { createClock, type Clock } from '../time/clock.js';
 import { ensureLeaseTable, LEASE_TABLE } from './leases.js';
@@ -67,7 +67,7 @@ export class ClusterMember {
     const member = new ClusterMember(db, settings, me, lock, lockKey, log, localClock, held);
     await member.measureClock();
     if (!held) {
-      const owner = await member.lockOwner();
+      const owner = await lockOwner(db, lock.name);
       if (owner !== null && !(await member.isPeer(owner))) {
         await markStopped(db, me).catch(() => undefined);
         return undefined;
@@ -76,11 +76,6 @@ export class ClusterMember {
     log.info({ runner: me.label, id: me.id, lock: held, ttl: settings.ttlSeconds, renew: settings.renewSeconds }, 'cluster runner joined');
     member.startHeartbeat();
     return member;
-  }
-
-  /** True while this runner holds the classic cron lock on its database node. */
-  holdsLock(): boolean {
-    return this.lockHeld;
   }
 
   /** Follows the database's clock from a reading (`dbNowMs`) taken between the localNow() readings `before` and `after`. */
@@ -132,12 +127,6 @@ export class ClusterMember {
     if (peer === undefined) return false;
     this.knownPeerOwner = owner;
     return true;
-  }
-
-  private async lockOwner(): Promise<number | null> {
-    const rows = await this.db.query<{ owner: number | string | null }>('SELECT IS_USED_LOCK(?) AS owner', [this.lock.name]);
-    const owner = rows[0]?.owner;
-    return owner === null || owner === undefined ? null : Number(owner);
   }
 
   private async measureClock(): Promise<void> {

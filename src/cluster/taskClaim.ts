@@ -54,18 +54,15 @@ export async function claimDueTask(
     row: { ...fresh, class_name: row.class_name },
     ...(takenOver ? { takenOverFrom: lease.previous === owner ? '' : lease.previous } : {}),
     keeper,
-    async done() {
-      keeper.stop();
-      if (keeper.held()) await release(db, lease).catch(() => false);
-    },
+    done: () => keeper.end(),
   };
 }
 
 /** Renews a lease every renewal period while a task runs; `signal` fires when it is lost. */
 export interface LeaseKeeper {
   readonly signal: AbortSignal;
-  held(): boolean;
-  stop(): void;
+  /** Stops renewing and gives the lease up if it is still held (a lost one is nobody's to release). */
+  end(): Promise<void>;
 }
 
 export function keepLease(db: Db, lease: Lease, settings: ClusterSettings, log: Logger): LeaseKeeper {
@@ -90,7 +87,9 @@ export function keepLease(db: Db, lease: Lease, settings: ClusterSettings, log: 
   timer.unref();
   return {
     signal: lost.signal,
-    held: () => !lost.signal.aborted,
-    stop: () => clearInterval(timer),
+    async end() {
+      clearInterval(timer);
+      if (!lost.signal.aborted) await release(db, lease).catch(() => false);
+    },
   };
 }

@@ -117,6 +117,13 @@ export class NamedLock {
   }
 }
 
+/** IS_USED_LOCK from any connection: the id of the connection holding `name`, or null when it is free. */
+export async function lockOwner(q: Queryable, name: string): Promise<number | null> {
+  const rows = await q.query<{ owner: number | string | null }>('SELECT IS_USED_LOCK(?) AS owner', [name]);
+  const owner = rows[0]?.owner;
+  return owner === null || owner === undefined ? null : Number(owner);
+}
+
 /** IS_FREE_LOCK from any connection: true when nobody holds `name` (used for the restore lock). */
 export async function isLockFree(q: Queryable, name: string): Promise<boolean> {
   const rows = await q.query<{ free: number | string | null }>('SELECT IS_FREE_LOCK(?) AS free', [name]);

@@ -8,7 +8,7 @@ import { recentRunners } from '../cluster/runners.js';
 import { taskLeaseName } from '../cluster/taskClaim.js';
 import type { Config } from '../config/types.js';
 import { tasksForStatus, type BackgroundTaskRow } from '../db/backgroundTasks.js';
-import { lockName } from '../db/lock.js';
+import { lockName, lockOwner } from '../db/lock.js';
 import { historySummary, isMissingTable, type RunOutcome } from '../db/runHistory.js';
 import type { Db } from '../db/types.js';
 import { bridgeAvailability } from '../php/openBridge.js';
@@ -217,8 +217,7 @@ export async function queueDepths(db: Db, nowLocal: string): Promise<QueueDepths
 /** Who holds the cron lock, from any connection (IS_USED_LOCK, then PROCESSLIST for the details). */
 export async function cronLockState(db: Db, config: Config): Promise<Pick<CronState, 'running' | 'lockName' | 'lockConnectionId' | 'lockHolder'>> {
   const name = lockName('cron', config.db.name, config.db.prefix);
-  const rows = await db.query<{ owner: number | string | null }>('SELECT IS_USED_LOCK(?) AS owner', [name]);
-  const owner = num(rows[0]?.owner);
+  const owner = await lockOwner(db, name);
   let holder: CronState['lockHolder'] = null;
   if (owner !== null) {
     const p = await db.query<{ user: string; host: string; time: number | string }>(

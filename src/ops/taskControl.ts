@@ -4,7 +4,7 @@
  * (status 'paused') is never run by either runner, and neither runner's resync touches it.
  */
 import { LeaseLostError } from '../cluster/guarded.js';
-import { claim, release } from '../cluster/leases.js';
+import { claim } from '../cluster/leases.js';
 import { newRunnerIdentity } from '../cluster/runners.js';
 import { keepLease, taskLeaseName } from '../cluster/taskClaim.js';
 import type { ClusterSettings, Config } from '../config/types.js';
@@ -174,8 +174,7 @@ async function runClaimed(env: RunEnv, task: BackgroundTask, settings: ClusterSe
     if (e instanceof LeaseLostError) return { kind: 'already-running' };
     throw e;
   } finally {
-    keeper.stop();
-    if (keeper.held()) await release(env.db, lease).catch(() => false);
+    await keeper.end();
   }
 }
 
