@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { authenticate, DEFAULT_FAILURE_DELAY_MS, type CronUser } from '../auth/authenticate.js';
 import { removeDumpLeftovers } from '../tasks/backup/leftovers.js';
-import type { Config, RunOptions } from '../config/types.js';
+import type { ClusterSettings, Config, RunOptions } from '../config/types.js';
 import { streamTasksForStatus } from '../db/backgroundTasks.js';
 import { isLockFree, lockName, NamedLock } from '../db/lock.js';
 import type { Db } from '../db/types.js';
@@ -106,7 +106,7 @@ export async function runCron(inv: CronInvocation): Promise<number> {
       out.line('A maintenance is ongoing');
     } else if (config.cluster !== undefined) {
       // Cluster mode: the leases decide who runs what; the cron lock only keeps PHP's cron.php out.
-      const member = await joinCluster(inv, lock);
+      const member = await joinCluster(inv, lock, config.cluster);
       if (member === undefined) {
         out.line('Already running...');
       } else {
@@ -136,7 +136,7 @@ export async function runCron(inv: CronInvocation): Promise<number> {
 
 /**
  * The run itself, once this runner may run tasks (the cron lock held, or cluster mode joined): the PHP
- * bridge, the run's environment and the loop, with the run's tally. `exit` is undefined when it threw.
+ * bridge, the run's environment and the loop, with the run's tally. Returns how the loop ended.
  */
 async function runHeld(
   inv: CronInvocation,
@@ -180,14 +180,12 @@ async function runHeld(
 }
 
 /** Cluster mode's start (src/cluster/member.ts), loaded only when it is on. */
-async function joinCluster(inv: CronInvocation, lock: NamedLock): Promise<ClusterMember | undefined> {
+async function joinCluster(inv: CronInvocation, lock: NamedLock, settings: ClusterSettings): Promise<ClusterMember | undefined> {
   const [{ ClusterMember }, { newRunnerIdentity }, { packageVersion }] = await Promise.all([
     import('../cluster/member.js'),
     import('../cluster/runners.js'),
     import('./version.js'),
   ]);
-  const settings = inv.config.cluster;
-  if (settings === undefined) return undefined;
   return ClusterMember.join(inv.db, settings, newRunnerIdentity(), lock, inv.log, inv.clock, packageVersion());
 }
 
