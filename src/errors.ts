@@ -13,7 +13,7 @@ function brandOf(cls: { readonly name: string }): symbol {
 
 /**
  * The base of the error kinds the runner tells apart, whose `instanceof` goes by a brand instead of class
- * identity: the command line runs from its bundle (dist/bundle/) while an extension imports these classes
+ * identity: the command line runs from its bundle (dist/run/) while an extension imports these classes
  * from dist/ (or from a copy of itop-cron of its own), which are other class objects. Each instance carries
  * the brand of its class and of every parent class.
  */

@@ -1,6 +1,6 @@
 /**
  * The folder of itop-cron's package.json and sql/, found by walking up from this module: it runs from
- * src/ under tsx, from dist/ as a library and from dist/bundle/ as the command line, so no fixed depth
+ * src/ under tsx, from dist/ as a library and from dist/run/ as the command line, so no fixed depth
  * is assumed.
  */
 import { existsSync } from 'node:fs';

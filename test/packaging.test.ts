@@ -24,6 +24,7 @@ const PKG = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as {
 /** What may ship: compiled code and its types, the entry points, SQL, the template, docs, examples. */
 const ALLOWED = [
   /^dist\/.+\.(js|d\.ts)$/,
+  /^dist\/run\/itop-cron\.cjs$/,
   /^bin\/(itop-cron\.js|cron\.cmd)$/,
   /^sql\/.+\.sql$/,
   /^php\/bridge\.php$/,
@@ -33,7 +34,7 @@ const ALLOWED = [
 ];
 const REQUIRED = [
   'package.json', 'README.md', 'LICENSE', 'cron.distrib', 'bin/itop-cron.js', 'bin/cron.cmd', 'dist/index.js',
-  'dist/cli/main.js', 'dist/cli/serveCommand.js', 'dist/http/server.js', 'sql/01-backgroundtask.sql', 'php/bridge.php', 'docs/migrating.md',
+  'dist/cli/main.js', 'dist/run/itop-cron.cjs', 'dist/boot/codeCache.js', 'dist/cli/serveCommand.js', 'dist/http/server.js', 'sql/01-backgroundtask.sql', 'php/bridge.php', 'docs/migrating.md',
   'examples/systemd/itop-cron.service', 'examples/systemd/itop-cron.timer',
 ];
 

@@ -1,3 +1,4 @@
+import { codeCacheState } from '../boot/codeCache.js';
 import { loadConfig } from '../config/load.js';
 import { resolveRunOptions, withEnvCredentials } from '../config/argv.js';
 import { loadDotEnvUnlessExplicit } from '../config/env.js';
@@ -12,6 +13,7 @@ import { createLogger } from '../output/logger.js';
 import type { RunOps } from '../ops/runOps.js';
 import type { TextSink } from '../output/stdout.js';
 import { createClock } from '../time/clock.js';
+import { adoptZone } from '../time/zone.js';
 import { flagGates } from './startup.js';
 import { runCron } from './runCron.js';
 import { describeOption, describeWord } from './argText.js';
@@ -91,10 +93,13 @@ export async function cronCommand(argv: readonly string[], io: CommandIo): Promi
   }
   const gate = flagGates(config.appRoot, io.out);
   if (gate !== undefined) return gate;
+  // iTop's zone becomes the process's own, as PHP's default zone is iTop's in cron.php (src/time/zone.ts).
+  adoptZone(config.timezone);
 
   const secrets = [options.authPwd ?? '', config.db.password].filter((s) => s !== '');
   const log = createLogger(config.log, secrets, rotation);
   warnAboutExposure(options, log);
+  log.debug({ codeCache: codeCacheState() ?? 'none' }, 'code cache');
   let db: Db | undefined;
   let ops: RunOps | undefined;
   try {

@@ -5,10 +5,11 @@
  * its own TaskContext and posts back the message; its prints and log lines come back as messages too.
  */
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { settingBool } from '../config/php.js';
+import { packageRoot } from '../packageRoot.js';
 import { DbGoneAwayError, ProcessFatalError, ProcessInvalidConfigError } from '../errors.js';
 import { extensionModules } from '../tasks/registry.js';
 import type { BackgroundTask } from '../tasks/types.js';
@@ -63,13 +64,15 @@ export function isolatedModuleOf(env: RunEnv, task: BackgroundTask): string | un
 }
 
 /**
- * taskWorker.js next to this file once built. From sources (tests under tsx), taskWorker.ts: Node 20 does
+ * dist/scheduler/taskWorker.js once built. From sources (tests under tsx), taskWorker.ts: Node 20 does
  * not apply the parent's `--import tsx` hooks to a worker's entry point, so a bootstrap registers tsx in
  * the worker first.
  */
 function newWorker(workerData: WorkerInput): Worker {
-  const js = new URL('./taskWorker.js', import.meta.url);
-  if (existsSync(fileURLToPath(js))) return new Worker(js, { workerData, stdout: false, stderr: false });
+  // Built, this module is dist/scheduler/isolated.js or a part of the command line's bundle (dist/run/):
+  // the worker's entry point is dist/scheduler/taskWorker.js for both.
+  const js = join(packageRoot(), 'dist', 'scheduler', 'taskWorker.js');
+  if (!import.meta.url.endsWith('.ts') && existsSync(js)) return new Worker(js, { workerData, stdout: false, stderr: false });
   const ts = new URL('./taskWorker.ts', import.meta.url).href;
   const tsx = import.meta.resolve('tsx/esm/api');
   const bootstrap = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(ts)}); });`;

@@ -1,3 +1,4 @@
+import { importModule } from '../boot/dynamicImport.js';
 import { isAbsolute, resolve } from 'node:path';
 import { assertRegularFile, unreadableReason } from '../config/safeRead.js';
 import { assertTrustedPath } from '../config/trust.js';
@@ -79,7 +80,7 @@ async function loadExtension(path: string, config: Config): Promise<BackgroundTa
     throw new ConfigError(`Cannot load the extension module '${path}': ${unreadableReason(e)}`, { cause: e });
   }
   try {
-    mod = (await import(url)) as { default?: unknown; tasks?: unknown };
+    mod = (await importModule(url)) as { default?: unknown; tasks?: unknown };
   } catch (e) {
     throw new ConfigError(`Cannot load the extension module '${path}': ${(e as Error).message}`, { cause: e });
   }

@@ -87,8 +87,27 @@ export function formatWall(wall: number): string {
   return `${pad(p.year, 4)}-${pad(p.month)}-${pad(p.day)} ${pad(p.hour)}:${pad(p.minute)}:${pad(p.second)}`;
 }
 
+/** The zone adoptZone() made the process's local time zone, if any. */
+let processZone: string | undefined;
+
+/**
+ * Makes `tz` the process's local time zone (TZ), as cron.php's bootstrap makes iTop's `timezone` PHP's
+ * default: wall times in it are then read with Date's local getters (ICU's zone rules, the same as
+ * Intl's) instead of an Intl.DateTimeFormat, whose locale data costs ~8 MiB of RSS and ~15 ms to build
+ * (bench/RESULTS.md). `tz` must be canonical (canonicalTimeZone(): ICU takes TZ as a zone ID). Child
+ * processes inherit TZ; PHP ignores it (iTop sets its own zone) and mysqldump dumps in UTC.
+ */
+export function adoptZone(tz: string): void {
+  process.env['TZ'] = tz;
+  processZone = tz;
+}
+
 /** The wall time of an instant in `tz`, as wall milliseconds (whole seconds; sub-second part dropped). */
 export function wallOf(ms: number, tz: string): number {
+  if (tz === processZone) {
+    const d = new Date(ms);
+    return wallMs(d.getFullYear(), d.getMonth() + 1, d.getDate(), d.getHours(), d.getMinutes(), d.getSeconds());
+  }
   const formatter = formatterFor(tz);
   const m = EN_US_WALL.exec(formatter.format(ms));
   if (m !== null) {
