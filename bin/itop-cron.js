@@ -46,9 +46,10 @@ async function prepareRun() {
   else if (defaultCommand) setFlag('--no-incremental-marking');
 
   // The command line is one CommonJS script with a code cache beside it (scripts/bundle.mjs): each kind
-  // of run (status, cron, subcommand) has its own cache, since each compiles other code under other flags.
+  // of run (--status_only, a cron run, the subcommands) has its own cache: each compiles other code, under
+  // other flags.
   const { loadBundle } = await import('../dist/boot/codeCache.js');
   const { fileURLToPath, URL } = await import('node:url');
-  const kind = statusOnly ? 'status' : defaultCommand ? 'cron' : /^[a-z]{1,20}$/.test(args[0]) ? args[0] : 'command';
+  const kind = statusOnly ? 'status_only' : defaultCommand ? 'cron' : 'command';
   return loadBundle(fileURLToPath(new URL('../dist/run/itop-cron.cjs', import.meta.url)), kind, flags.join(' '));
 }

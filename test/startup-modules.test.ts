@@ -64,7 +64,7 @@ test('a cron run loads the shim, the code cache loader and its one bundle, not t
   // The bundle (dist/run/itop-cron.cjs) is read and compiled by src/boot/codeCache.ts, not resolved.
   const { stdout, modules } = modulesOf(['--param_file=/nonexistent/x.params']);
   assert.match(stdout, /Could not find the parameter file/);
-  assert.deepEqual(modules.filter((m) => !m.startsWith('node:')).sort(), ['bin/itop-cron.js', 'dist/boot/codeCache.js', 'dist/config/cliParam.js']);
+  assert.deepEqual(modules.filter((m) => !m.startsWith('node:')).sort(), ['bin/itop-cron.js', 'dist/boot/codeCache.js', 'dist/boot/dynamicImport.js', 'dist/config/cliParam.js']);
 });
 
 test("a cron run's own code loads no nodemailer, tar or notification code before a native task runs", () => {
