@@ -6,14 +6,25 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, readFileSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, copyFileSync, existsSync, readFileSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { REPO } from './helpers/cli.js';
 import { tempDir } from './helpers/tempDir.js';
 
-const LOADER = pathToFileURL(join(REPO, 'dist', 'boot', 'codeCache.js')).href;
+const LOADER = join(REPO, 'dist', 'boot', 'codeCache.js');
+
+/**
+ * A copy of the loader (dist/boot/) in a folder every user can read, for a run as another user: the
+ * checkout may sit in a folder only its owner can enter.
+ */
+function loaderForAll(): string {
+  const dir = tempDir('itop-cron-loader-');
+  chmodSync(dir, 0o755);
+  for (const f of ['codeCache.js', 'dynamicImport.js']) copyFileSync(join(REPO, 'dist', 'boot', f), join(dir, f));
+  return join(dir, 'codeCache.js');
+}
 
 /** A bundle with enough functions for V8 to cache, whose answer tells its version apart. */
 function writeBundle(file: string, answer: number): void {
@@ -24,12 +35,12 @@ function writeBundle(file: string, answer: number): void {
 /** Loads `bundle` as the shim does; `liveMs`: how long the process lives after loading (a run's length). */
 function load(bundle: string, flags = '--semi-space-growth-factor=1', liveMs = 0, asUser?: number): { answer: number; state: string } {
   const script = [
-    `const { loadBundle, codeCacheState } = await import(${JSON.stringify(LOADER)});`,
+    `const { loadBundle, codeCacheState } = await import(${JSON.stringify(pathToFileURL(asUser === undefined ? LOADER : loaderForAll()).href)});`,
     `const m = loadBundle(${JSON.stringify(bundle)}, 'cron', ${JSON.stringify(flags)});`,
     `await new Promise((r) => setTimeout(r, ${liveMs}));`,
     `console.log(JSON.stringify({ answer: m.answer(), state: codeCacheState() }));`,
   ].join('\n');
-  const user = asUser === undefined ? {} : { uid: asUser, gid: asUser };
+  const user = asUser === undefined ? {} : { uid: asUser, gid: asUser, cwd: dirname(bundle) };
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', ...user });
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stderr, '');
