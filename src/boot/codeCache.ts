@@ -58,7 +58,8 @@ function readCache(file: string): { header: CacheHeader; data: Buffer } | undefi
   const nl = raw.indexOf(10);
   if (nl < 0) return undefined;
   try {
-    return { header: JSON.parse(raw.subarray(0, nl).toString('utf8')) as CacheHeader, data: raw.subarray(nl + 1) };
+    const header: unknown = JSON.parse(raw.subarray(0, nl).toString('utf8'));
+    return typeof header === 'object' && header !== null ? { header: header as CacheHeader, data: raw.subarray(nl + 1) } : undefined;
   } catch {
     return undefined;
   }
