@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The executable shim: everything lives in the library (dist/, bundled into dist/run/). V8 flags must be
-// set before it loads, hence the dynamic import; Node's own options (--max-semi-space-size...) would need the shebang line,
-// which env does not pass everywhere.
+// set before it loads, hence the dynamic import; Node's own options (--max-semi-space-size...) would need
+// the shebang line, which env does not pass everywhere.
 
 const args = process.argv.slice(2);
 

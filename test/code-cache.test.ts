@@ -47,6 +47,11 @@ function load(bundle: string, flags = '--semi-space-growth-factor=1', liveMs = 0
   return JSON.parse(r.stdout) as { answer: number; state: string };
 }
 
+/** The header line of a cache file. */
+function headerOf(cache: string): Record<string, unknown> {
+  return JSON.parse(readFileSync(cache, 'utf8').split('\n')[0] ?? '') as Record<string, unknown>;
+}
+
 function setup(): { dir: string; bundle: string; cache: string } {
   const dir = tempDir('itop-cron-code-cache-');
   const bundle = join(dir, 'itop-cron.cjs');
@@ -58,7 +63,7 @@ test('the first run compiles and writes the cache; the next one takes it and run
   const { dir, bundle, cache } = setup();
   assert.deepEqual(load(bundle, undefined, 1100), { answer: 42, state: 'absent' });
   assert.ok(existsSync(cache), 'no cache written');
-  const header = JSON.parse(readFileSync(cache, 'utf8').split('\n')[0] ?? '') as Record<string, unknown>;
+  const header = headerOf(cache);
   assert.equal(header['bundleSize'], statSync(bundle).size);
   assert.equal(header['node'], process.version);
   assert.equal(header['flags'], '--semi-space-growth-factor=1');
@@ -101,12 +106,12 @@ test('other V8 flags, a damaged cache and a header that is not one are ignored a
 test("a run that stops at once leaves a cache that the next longer run replaces", () => {
   const { bundle, cache } = setup();
   load(bundle);
-  const short = JSON.parse(readFileSync(cache, 'utf8').split('\n')[0] ?? '') as { livedMs: number };
-  assert.ok(short.livedMs < 1000);
+  const short = headerOf(cache)['livedMs'] as number;
+  assert.ok(short < 1000);
   assert.equal(load(bundle).state, 'accepted');
-  assert.equal((JSON.parse(readFileSync(cache, 'utf8').split('\n')[0] ?? '') as { livedMs: number }).livedMs, short.livedMs, 'another short run rewrote it');
+  assert.equal(headerOf(cache)['livedMs'], short, 'another short run rewrote it');
   load(bundle, undefined, 1100);
-  assert.ok((JSON.parse(readFileSync(cache, 'utf8').split('\n')[0] ?? '') as { livedMs: number }).livedMs >= 1000);
+  assert.ok((headerOf(cache)['livedMs'] as number) >= 1000);
 });
 
 test('a folder the run cannot write to gets no cache, and the run is the same', () => {

@@ -14,13 +14,13 @@
  * was made for (size and modification time), Node's version and the V8 flags of the run: anything else is
  * ignored and replaced. Nothing here may fail a run: every error of the cache is swallowed.
  */
-import { accessSync, closeSync, constants, openSync, readFileSync, renameSync, rmSync, statSync, writeSync, type Stats } from 'node:fs';
+import { accessSync, closeSync, constants, fstatSync, openSync, readFileSync, renameSync, rmSync, writeSync, type Stats } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
 import vm from 'node:vm';
 import { lendImport } from './dynamicImport.js';
 
-/** What became of the cache in this process, for the debug log (src/cli/main.ts). */
+/** What became of the cache in this process, for the debug log (src/cli/runCron.ts). */
 export type CodeCacheState = 'accepted' | 'absent' | 'rejected' | 'stale';
 
 /** The header line that starts a cache file, before V8's bytes. */
@@ -65,6 +65,16 @@ function readCache(file: string): { header: CacheHeader; data: Buffer } | undefi
   }
 }
 
+/** The bundle's source and the status of that same open file. */
+function readBundle(bundle: string): { st: Stats; source: string } {
+  const fd = openSync(bundle, 'r');
+  try {
+    return { st: fstatSync(fd), source: readFileSync(fd, 'utf8') };
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** Writes the cache beside the bundle, whole or not at all (a file of its own, renamed over the old one). */
 function writeCache(file: string, header: CacheHeader, data: Buffer): void {
   const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.tmp`);
@@ -90,11 +100,12 @@ function writeCache(file: string, header: CacheHeader, data: Buffer): void {
  */
 export function loadBundle(bundle: string, cacheName: string, flags: string): unknown {
   const started = Date.now();
-  const st = statSync(bundle);
+  // The size and time checked against the cache are those of the very file read: a rebuild between a
+  // stat() and a read could otherwise pair the old bytecode with the new source.
+  const { st, source } = readBundle(bundle);
   const cacheFile = `${bundle}.${cacheName}.cache`;
   const found = readCache(cacheFile);
   const usable = found !== undefined && sameBundle(found.header, st, flags);
-  const source = readFileSync(bundle, 'utf8');
   // The wrapper Node's own CommonJS loader puts around a module.
   const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
     filename: bundle,

@@ -1,4 +1,3 @@
-import { codeCacheState } from '../boot/codeCache.js';
 import { loadConfig } from '../config/load.js';
 import { resolveRunOptions, withEnvCredentials } from '../config/argv.js';
 import { loadDotEnvUnlessExplicit } from '../config/env.js';
@@ -99,7 +98,6 @@ export async function cronCommand(argv: readonly string[], io: CommandIo): Promi
   const secrets = [options.authPwd ?? '', config.db.password].filter((s) => s !== '');
   const log = createLogger(config.log, secrets, rotation);
   warnAboutExposure(options, log);
-  log.debug({ codeCache: codeCacheState() ?? 'none' }, 'code cache');
   let db: Db | undefined;
   let ops: RunOps | undefined;
   try {

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { codeCacheState } from '../boot/codeCache.js';
 import { authenticate, DEFAULT_FAILURE_DELAY_MS, type CronUser } from '../auth/authenticate.js';
 import { removeDumpLeftovers } from '../tasks/backup/leftovers.js';
 import type { ClusterSettings, Config, RunOptions } from '../config/types.js';
@@ -98,6 +99,8 @@ export async function runCron(inv: CronInvocation): Promise<number> {
   const previousDeadline = db.deadline?.();
   db.setDeadline?.(clock.nowMs() + config.cron.maxExecutionTime * 1000 + hardDeadlineGraceMs({ params: options.raw, config }));
   out.line(stampLine('Starting', clock.nowUnix(), clock.nowLocal()));
+  // Past --status_only, which must not build the logger for a line nobody asked for (src/output/logger.ts).
+  log.debug({ codeCache: codeCacheState() ?? 'none' }, 'code cache');
   let lock: NamedLock | undefined;
   let exit: CronExit | undefined;
   try {
