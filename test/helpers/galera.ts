@@ -10,7 +10,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -71,6 +71,8 @@ interface NodePorts { port: number; gcomm: number; ist: number; sst: number }
 
 interface LiveNode extends GaleraNode {
   child: ChildProcess | undefined;
+  /** The error log's [ERROR] lines: the cause of a failed start, which the tail (the shutdown that follows) hides. */
+  startupErrors(): string;
 }
 
 /**
@@ -101,6 +103,15 @@ function killGroup(child: ChildProcess | undefined): void {
   try { process.kill(-child.pid, 'SIGKILL'); } catch { /* already gone */ }
 }
 
+function errorLines(file: string): string {
+  try {
+    const found = readFileSync(file, 'utf8').split('\n').filter((l) => l.includes('[ERROR]'));
+    return found.length > 0 ? found.slice(0, 30).join('\n') : '(no [ERROR] line)';
+  } catch {
+    return '(no error log)';
+  }
+}
+
 function tail(file: string, lines: number): string {
   try {
     return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
@@ -124,7 +135,7 @@ function chownTree(path: string, uid: number, gid: number): void {
   for (const name of readdirSync(path)) chownTree(join(path, name), uid, gid);
 }
 
-function nodeArgs(dir: string, index: number, ports: readonly NodePorts[], user: string | undefined): string[] {
+function nodeArgs(dir: string, index: number, ports: readonly NodePorts[], user: string | undefined, cluster: string): string[] {
   const me = ports[index - 1] as NodePorts;
   const provider = [
     `base_port=${me.gcomm}`, `gmcast.listen_addr=tcp://127.0.0.1:${me.gcomm}`, `ist.recv_addr=127.0.0.1:${me.ist}`,
@@ -139,7 +150,7 @@ function nodeArgs(dir: string, index: number, ports: readonly NodePorts[], user:
     '--innodb-flush-log-at-trx-commit=0', '--innodb-buffer-pool-size=64M', '--max-connections=300',
     '--wsrep-on=ON', `--wsrep-provider=${GALERA_PROVIDER}`,
     `--wsrep-cluster-address=gcomm://${ports.map((p) => `127.0.0.1:${p.gcomm}`).join(',')}`,
-    `--wsrep-node-address=127.0.0.1:${me.gcomm}`, `--wsrep-node-name=node${index}`, '--wsrep-cluster-name=itop-cron-test',
+    `--wsrep-node-address=127.0.0.1:${me.gcomm}`, `--wsrep-node-name=node${index}`, `--wsrep-cluster-name=${cluster}`,
     `--wsrep-provider-options=${provider}`,
     '--wsrep-sst-method=rsync', `--wsrep-sst-receive-address=127.0.0.1:${me.sst}`,
     '--binlog-format=ROW', '--innodb-autoinc-lock-mode=2', '--default-storage-engine=InnoDB',
@@ -156,6 +167,9 @@ async function initDataDir(installDb: string, dir: string, user: string | undefi
   ], { maxBuffer: 16 * 1024 * 1024 });
 }
 
+/** The node's mariadbd ended before it was Synced. */
+class NodeExitedError extends Error {}
+
 /** Resolves once the node answers and reports `Synced`; rejects if it exits first or after `ms`. */
 async function waitSynced(node: LiveNode, ms: number): Promise<void> {
   const until = Date.now() + ms;
@@ -163,7 +177,7 @@ async function waitSynced(node: LiveNode, ms: number): Promise<void> {
   while (Date.now() < until) {
     const child = node.child;
     if (child === undefined || child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`galera node ${node.index} exited during start-up:\n${node.logTail(20)}`);
+      throw new NodeExitedError(`galera node ${node.index} exited during start-up:\n${node.startupErrors()}\n[…]\n${node.logTail(20)}`);
     }
     try {
       const conn = await mysql.createConnection({ host: '127.0.0.1', port: node.port, user: 'root', connectTimeout: 1000 });
@@ -179,7 +193,7 @@ async function waitSynced(node: LiveNode, ms: number): Promise<void> {
     }
     await sleep(200);
   }
-  throw new Error(`galera node ${node.index} not Synced within ${ms} ms (${last}):\n${node.logTail(20)}`);
+  throw new Error(`galera node ${node.index} not Synced within ${ms} ms (${last}):\n${node.startupErrors()}\n[…]\n${node.logTail(20)}`);
 }
 
 function waitExit(child: ChildProcess, ms: number): Promise<boolean> {
@@ -234,6 +248,7 @@ export async function startGaleraCluster(): Promise<GaleraCluster> {
         supportBigNumbers: true, bigNumberStrings: true, charset: 'UTF8MB4_UNICODE_CI',
       }),
       logTail: (lines = 15) => tail(join(dir, 'err.log'), lines),
+      startupErrors: () => errorLines(join(dir, 'err.log')),
     };
     return node;
   });
@@ -242,14 +257,32 @@ export async function startGaleraCluster(): Promise<GaleraCluster> {
     rmSync(root, { recursive: true, force: true, maxRetries: 3 });
     roots.delete(root);
   };
+  // A name of its own: a node of another test file's cluster, should it ever reach one of these ports, is
+  // refused by the group name instead of joining the wrong cluster.
+  const clusterName = `itop-cron-test-${randomBytes(4).toString('hex')}`;
   const startNode = async (node: LiveNode, bootstrap: boolean): Promise<void> => {
-    const args = nodeArgs(node.dir, node.index, ports, user);
+    const args = nodeArgs(node.dir, node.index, ports, user, clusterName);
     if (bootstrap) args.push('--wsrep-new-cluster');
-    // Its own process group: killGroup() reaches the rsync processes of an SST too.
-    node.child = spawn(mariadbd, args, { stdio: 'ignore', detached: true });
-    node.child.unref();
-    live.add(node);
-    await waitSynced(node, 90_000);
+    for (let attempt = 1; ; attempt++) {
+      // Its own process group: killGroup() reaches the rsync processes of an SST too.
+      node.child = spawn(mariadbd, args, { stdio: 'ignore', detached: true });
+      node.child.unref();
+      live.add(node);
+      try {
+        await waitSynced(node, 90_000);
+        return;
+      } catch (e) {
+        // galera-4 26.4 has a start-up race of its own: its gcomm thread can be gone before the provider
+        // reads the thread's scheduling parameters ("Failed to read thread schedparams: ... No such
+        // process"), and the node aborts; seen about once in ten cluster starts with two starting at once.
+        // Starting the node again is what an administrator does; the cause is printed, never hidden, and
+        // a node that fails three times fails the start.
+        if (!(e instanceof NodeExitedError) || attempt >= 3) throw e;
+        const cause = node.startupErrors().split('\n')[0] ?? '';
+        process.stderr.write(`# galera node ${node.index} exited during start-up (attempt ${attempt}): ${cause}; starting it again\n`);
+        renameSync(join(node.dir, 'err.log'), join(node.dir, `err.log.${attempt}`));
+      }
+    }
   };
   const byIndex = (index: number): LiveNode => {
     const node = nodes[index - 1];
