@@ -280,7 +280,7 @@ export async function startGaleraCluster(): Promise<GaleraCluster> {
         if (!(e instanceof NodeExitedError) || attempt >= 3) throw e;
         const cause = node.startupErrors().split('\n')[0] ?? '';
         process.stderr.write(`# galera node ${node.index} exited during start-up (attempt ${attempt}): ${cause}; starting it again\n`);
-        renameSync(join(node.dir, 'err.log'), join(node.dir, `err.log.${attempt}`));
+        try { renameSync(join(node.dir, 'err.log'), join(node.dir, `err.log.${attempt}`)); } catch { /* it wrote none */ }
       }
     }
   };
