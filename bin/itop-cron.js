@@ -43,7 +43,16 @@ async function prepareRun() {
   // costs 60-100 ms less CPU, and a 10-minute run peaks ~0.5 MiB higher (bench/RESULTS.md, php and long).
   // Set before anything is marked; only for the default command's runs, whose long runs memory.ts keeps
   // flat (`--status_only` has no time for a reducer's collection, and kept ~1 MiB more without it).
-  else if (defaultCommand) setFlag('--no-incremental-marking');
+  else if (defaultCommand) {
+    setFlag('--no-incremental-marking');
+    // ...and without TurboFan's inlining. What a long run's optimized code (and its compilations) keeps
+    // grows as more functions get hot, for minutes: without inlining that warm-up ends ~7 MiB lower (a
+    // 10-minute run: peak 72.8 MiB instead of 79.8, growth from its 2nd minute 2.1 MiB instead of 3.5),
+    // and the run loses nothing where it spends CPU (ExecAsyncTask 279 mails/s against 260; a 10 s run
+    // with every task in PHP the same). Without TurboFan at all (--no-opt) it grew 0.4 MiB, but e-mails
+    // went out 40 % slower (bench/RESULTS.md, long).
+    setFlag('--no-turbo-inlining');
+  }
 
   // The command line is one CommonJS script with a code cache beside it (scripts/bundle.mjs): each kind
   // of run (--status_only, a cron run, the subcommands) has its own cache: each compiles other code, under

@@ -48,11 +48,11 @@ for (const [name, verify] of IMPLEMENTATIONS) {
   });
 }
 
-test('the native bcrypt serves --status_only where its prebuilt binary exists (Linux x64); bcryptjs otherwise', { skip: process.platform !== 'linux' || process.arch !== 'x64' }, () => {
+test('the native bcrypt serves the cron runs where its prebuilt binary exists (Linux x64); bcryptjs otherwise', { skip: process.platform !== 'linux' || process.arch !== 'x64' }, () => {
   assert.notEqual(nativeBcryptVerify(), undefined, '@node-rs/bcrypt did not load: npm ci should install it');
   assert.notEqual(bcryptVerify('native'), verifyBcryptJs);
   assert.equal(bcryptVerify('js'), verifyBcryptJs);
-  assert.equal(bcryptVerify(), verifyBcryptJs, 'long runs keep the lighter bcryptjs');
+  assert.equal(bcryptVerify(), verifyBcryptJs, 'serve and the subcommands keep the lighter bcryptjs');
 });
 
 test('verifyItopPassword: bcrypt, the legacy salted SHA-256 of iTop ≤ 2.5, and unknown formats', async () => {

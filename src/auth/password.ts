@@ -49,9 +49,9 @@ export function nativeBcryptVerify(): BcryptVerify | undefined {
 
 /**
  * Which bcrypt checks a password. `native` (@node-rs/bcrypt, where it is installed) starts fast but keeps
- * ~1.5 MiB more resident than bcryptjs: it suits a run of a few hundred milliseconds (`--status_only`,
- * where bcryptjs's cold ~100 ms were a third of the run), not a run that lives for minutes and is held to
- * its peak memory (bench/RESULTS.md).
+ * ~1.5 MiB more resident than bcryptjs: the cron runs use it (bcryptjs's cold ~100 ms were a third of a
+ * `--status_only` run and a sixth of a 10 s run's CPU); `serve` and the subcommands keep bcryptjs
+ * (bench/RESULTS.md).
  */
 export type BcryptChoice = 'native' | 'js';
 

@@ -84,10 +84,9 @@ export async function runCron(inv: CronInvocation): Promise<number> {
   if (user === undefined) {
     const creds = requireCredentials(options, out);
     if (creds === undefined) return EXIT_FATAL;
-    // A --status_only run lives a few hundred milliseconds: the native bcrypt's start-up time counts
-    // there, its resident memory in a run of minutes (src/auth/password.ts).
-    const bcrypt = options.statusOnly ? 'native' : 'js';
-    user = await authenticate(db, creds.user, creds.pwd, inv.loginFailureDelayMs ?? DEFAULT_FAILURE_DELAY_MS, bcrypt);
+    // The native bcrypt: ~50 ms less CPU than bcryptjs's first check in every run; its ~1.5 MiB more
+    // resident fits a long run since the shim keeps TurboFan from inlining (bench/RESULTS.md, php, long).
+    user = await authenticate(db, creds.user, creds.pwd, inv.loginFailureDelayMs ?? DEFAULT_FAILURE_DELAY_MS, 'native');
   }
   if (options.statusOnly) {
     await printStatus(db, out);
