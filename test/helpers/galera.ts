@@ -103,21 +103,27 @@ function killGroup(child: ChildProcess | undefined): void {
   try { process.kill(-child.pid, 'SIGKILL'); } catch { /* already gone */ }
 }
 
-function errorLines(file: string): string {
+/** Where a node's mariadbd writes its error log. */
+const errLog = (dir: string): string => join(dir, 'err.log');
+
+/** The lines of a node's error log, or undefined when it wrote none. */
+function logLines(dir: string): string[] | undefined {
   try {
-    const found = readFileSync(file, 'utf8').split('\n').filter((l) => l.includes('[ERROR]'));
-    return found.length > 0 ? found.slice(0, 30).join('\n') : '(no [ERROR] line)';
+    return readFileSync(errLog(dir), 'utf8').trimEnd().split('\n');
   } catch {
-    return '(no error log)';
+    return undefined;
   }
 }
 
-function tail(file: string, lines: number): string {
-  try {
-    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-  } catch {
-    return '(no error log)';
-  }
+function errorLines(dir: string): string {
+  const lines = logLines(dir);
+  if (lines === undefined) return '(no error log)';
+  const found = lines.filter((l) => l.includes('[ERROR]'));
+  return found.length > 0 ? found.slice(0, 30).join('\n') : '(no [ERROR] line)';
+}
+
+function tail(dir: string, lines: number): string {
+  return logLines(dir)?.slice(-lines).join('\n') ?? '(no error log)';
 }
 
 /** As root: run the nodes as `mysql` (rsync SST refuses root). Otherwise as ourselves. */
@@ -144,7 +150,7 @@ function nodeArgs(dir: string, index: number, ports: readonly NodePorts[], user:
   ].join(';');
   return [
     '--no-defaults', `--datadir=${join(dir, 'data')}`, `--socket=${join(dir, 's.sock')}`, `--port=${me.port}`,
-    '--bind-address=127.0.0.1', `--pid-file=${join(dir, 'pid')}`, `--log-error=${join(dir, 'err.log')}`,
+    '--bind-address=127.0.0.1', `--pid-file=${join(dir, 'pid')}`, `--log-error=${errLog(dir)}`,
     `--tmpdir=${join(dir, 'tmp')}`, ...(user !== undefined ? [`--user=${user}`] : []),
     '--skip-log-bin', '--character-set-server=utf8mb4', '--collation-server=utf8mb4_unicode_ci',
     '--innodb-flush-log-at-trx-commit=0', '--innodb-buffer-pool-size=64M', '--max-connections=300',
@@ -247,8 +253,8 @@ export async function startGaleraCluster(): Promise<GaleraCluster> {
         host: '127.0.0.1', port: p.port, user: 'root', database, dateStrings: true,
         supportBigNumbers: true, bigNumberStrings: true, charset: 'UTF8MB4_UNICODE_CI',
       }),
-      logTail: (lines = 15) => tail(join(dir, 'err.log'), lines),
-      startupErrors: () => errorLines(join(dir, 'err.log')),
+      logTail: (lines = 15) => tail(dir, lines),
+      startupErrors: () => errorLines(dir),
     };
     return node;
   });
@@ -280,7 +286,7 @@ export async function startGaleraCluster(): Promise<GaleraCluster> {
         if (!(e instanceof NodeExitedError) || attempt >= 3) throw e;
         const cause = node.startupErrors().split('\n')[0] ?? '';
         process.stderr.write(`# galera node ${node.index} exited during start-up (attempt ${attempt}): ${cause}; starting it again\n`);
-        try { renameSync(join(node.dir, 'err.log'), join(node.dir, `err.log.${attempt}`)); } catch { /* it wrote none */ }
+        try { renameSync(errLog(node.dir), `${errLog(node.dir)}.${attempt}`); } catch { /* it wrote none */ }
       }
     }
   };
